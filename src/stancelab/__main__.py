@@ -1,0 +1,5 @@
+import sys
+
+from stancelab.cli import main
+
+sys.exit(main())

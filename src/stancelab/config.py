@@ -1,0 +1,48 @@
+"""Where the Hydra config lives, and composing it outside ``stancelab train``.
+
+In a source checkout (the usual case) the config is the repository's ``conf/``; an installed
+wheel carries a copy as ``stancelab/conf``. ``STANCELAB_CONFIG_DIR`` points elsewhere.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+from omegaconf import DictConfig, OmegaConf
+
+_PACKAGE = Path(__file__).resolve().parent
+_CHECKOUT = _PACKAGE.parents[1]
+
+
+def conf_dir() -> Path:
+    if env := os.environ.get("STANCELAB_CONFIG_DIR"):
+        return Path(env).resolve()
+    if (_CHECKOUT / "conf" / "config.yaml").exists():
+        return _CHECKOUT / "conf"
+    return _PACKAGE / "conf"
+
+
+def project_root() -> Path:
+    """The checkout when running from one (so ``seeds/`` is found), else the working folder."""
+    if env := os.environ.get("STANCELAB_ROOT"):
+        return Path(env).resolve()
+    if (_CHECKOUT / "seeds").is_dir() and (_CHECKOUT / "conf").is_dir():
+        return _CHECKOUT
+    return Path.cwd()
+
+
+def register_resolvers() -> None:
+    if not OmegaConf.has_resolver("stancelab_root"):
+        OmegaConf.register_new_resolver("stancelab_root", lambda: str(project_root()))
+
+
+def compose(overrides: Sequence[str] = (), config_name: str = "config") -> DictConfig:
+    """The same config ``stancelab train`` would see, for the data and evaluate commands."""
+    from hydra import compose as hydra_compose
+    from hydra import initialize_config_dir
+
+    register_resolvers()
+    with initialize_config_dir(str(conf_dir()), version_base="1.3", job_name="stancelab"):
+        return hydra_compose(config_name, overrides=list(overrides))

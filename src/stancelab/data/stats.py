@@ -1,0 +1,96 @@
+"""Corpus statistics: what ``stancelab data stats`` prints, and what the corpus card reports."""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from pathlib import Path
+from typing import Any
+
+from stancelab.data.build import prepare
+from stancelab.data.readers import expand_paths, read_documents, read_source
+
+HARD = {"hedge", "refusal_warning", "dismissal", "conditional", "question", "mixed",
+        "other_target"}
+
+
+def corpus_stats(cfg: Any) -> dict[str, Any]:
+    """Counts per target × label, per document kind, speakers, splits and hard phenomena."""
+    ds = cfg.dataset
+    records, docs = [], {}
+    for source in ds.sources:
+        recs, _, _ = read_source(source)
+        records += recs
+        if source.get("documents"):
+            meta, _ = read_documents(expand_paths(source.documents))
+            docs.update(meta)
+    prepared = prepare(ds)
+    labels = list(ds.labels)
+    per_target: dict[str, Counter[str]] = defaultdict(Counter)
+    per_kind: dict[str, dict[str, Counter[str]]] = defaultdict(lambda: defaultdict(Counter))
+    hard: Counter[str] = Counter()
+    for rec in records:
+        per_target[rec["target"]][rec["stance"]] += 1
+        kind = docs.get(rec.get("doc_id"), {}).get("kind", "unknown")
+        per_kind[kind][rec["target"]][rec["stance"]] += 1
+        if set(rec.get("phenomena") or ()) & HARD:
+            hard[rec["target"]] += 1
+    speakers = {r["speaker"] for r in records if r.get("speaker")}
+    main = str(cfg.default_target)
+    main_total = sum(per_target[main].values())
+    return {
+        "documents": len({r.get("doc_id") for r in records}),
+        "documents_by_kind": dict(Counter(d.get("kind", "unknown") for d in docs.values())),
+        "documents_by_target": dict(Counter(d.get("target") for d in docs.values())),
+        "sentences": len(records),
+        "labels": labels,
+        "per_target": {t: {lab: c.get(lab, 0) for lab in labels} for t, c in
+                       sorted(per_target.items())},
+        "per_kind": {k: {t: {lab: c.get(lab, 0) for lab in labels} for t, c in v.items()}
+                     for k, v in sorted(per_kind.items())},
+        "speakers": len(speakers),
+        "main_target": main,
+        "main_target_shares": {lab: (per_target[main][lab] / main_total if main_total else 0.0)
+                               for lab in labels},
+        "main_target_hard_share": hard[main] / main_total if main_total else 0.0,
+        "duplicates_removed": prepared.report["duplicates"],
+        "splits": {s: {"sentences": len(recs), "documents": len({r.get("doc_id") for r in recs})}
+                   for s, recs in prepared.splits.items()},
+        "files": len(prepared.report["files"]),
+        "root": str(Path(cfg.paths.root)),
+    }
+
+
+def render_stats(stats: dict[str, Any]) -> str:
+    """Terminal tables (rich) of :func:`corpus_stats`."""
+    from io import StringIO
+
+    from rich.console import Console
+    from rich.table import Table
+
+    buffer = StringIO()
+    console = Console(file=buffer, width=110, force_terminal=False)
+    labels = stats["labels"]
+    console.print(f"{stats['documents']} documents, {stats['sentences']} sentences, "
+                  f"{stats['speakers']} named speakers, {stats['files']} files")
+    table = Table("target", *labels, "total", title="sentences per target × label")
+    for target, counts in stats["per_target"].items():
+        table.add_row(target, *(str(counts[lab]) for lab in labels), str(sum(counts.values())))
+    console.print(table)
+    table = Table("kind", "documents", "target", *labels, title="per document kind")
+    for kind, per_t in stats["per_kind"].items():
+        for i, (target, counts) in enumerate(sorted(per_t.items())):
+            table.add_row(kind if i == 0 else "",
+                          str(stats["documents_by_kind"].get(kind, "")) if i == 0 else "",
+                          target, *(str(counts[lab]) for lab in labels))
+    console.print(table)
+    table = Table("split", "documents", "sentences", title="splits (grouped by document)")
+    for split, s in stats["splits"].items():
+        table.add_row(split, str(s["documents"]), str(s["sentences"]))
+    console.print(table)
+    shares = ", ".join(f"{lab} {v:.1%}" for lab, v in stats["main_target_shares"].items())
+    console.print(f"main target '{stats['main_target']}': {shares}; "
+                  f"hard phenomena {stats['main_target_hard_share']:.1%}")
+    d = stats["duplicates_removed"]
+    console.print(f"duplicates found by the builder: exact {d['exact']}, "
+                  f"normalised {d['normalized']}")
+    return buffer.getvalue()

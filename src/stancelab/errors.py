@@ -1,0 +1,56 @@
+"""Errors a user can act on.
+
+Every error stancelab raises on bad input is a :class:`StancelabError`; the CLI prints its message
+and exits non-zero instead of showing a traceback. Data problems carry their location (file, line
+or record, field) so that a user can open the file and fix it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+class StancelabError(Exception):
+    """Base class for errors that are the user's to fix (bad config, bad data, bad model URI)."""
+
+    exit_code = 2
+
+
+@dataclass(frozen=True, order=True)
+class Problem:
+    """One located problem in an input file."""
+
+    file: str
+    line: int | None
+    field: str | None
+    message: str
+
+    def __str__(self) -> str:
+        where = self.file if self.line is None else f"{self.file}:{self.line}"
+        field = f" field '{self.field}':" if self.field else ""
+        return f"{where}:{field} {self.message}"
+
+
+class DataValidationError(StancelabError):
+    """All problems found in the inputs, shown together (up to ``limit``)."""
+
+    def __init__(self, problems: list[Problem], limit: int = 50):
+        self.problems = sorted(problems)
+        shown = self.problems[:limit]
+        lines = [f"{len(self.problems)} problem(s) in the input data; nothing was written:"]
+        lines += [f"  {p}" for p in shown]
+        if len(self.problems) > limit:
+            lines.append(f"  ... and {len(self.problems) - limit} more")
+        super().__init__("\n".join(lines))
+
+
+class UnknownTargetError(StancelabError):
+    """A sentence names a target the model was not trained on."""
+
+
+class UntrustedModelError(StancelabError):
+    """A saved model contains types that are not on stancelab's trusted list."""
+
+
+class ModelNotFoundError(StancelabError):
+    """A model URI does not resolve to a saved model."""

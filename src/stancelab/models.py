@@ -1,0 +1,150 @@
+"""Stance models: a scikit-learn pipeline over ``text`` (and ``target``), made target-aware.
+
+Inputs are DataFrames with a ``text`` and a ``target`` column everywhere: in training, in
+MLflow's pyfunc and in the REST server. A ``ColumnTransformer`` picks the columns, so a model
+never mistakes a DataFrame's column names for documents.
+
+Two ways to use the target, chosen by ``target_mode`` in config:
+
+* ``joint``: one model for all targets, which also sees the target (one-hot);
+* ``per_target``: one model per target, the SemEval-2016 baseline's way.
+
+Either way a sentence whose target the model never saw is refused with a clear error.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator, ClassifierMixin, clone
+from sklearn.compose import ColumnTransformer
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import OneHotEncoder
+from sklearn.utils.validation import check_is_fitted
+
+from stancelab.errors import UnknownTargetError
+
+TEXT, TARGET = "text", "target"
+
+
+def make_pipeline(features: Any, classifier: Any, use_target: bool = True) -> Pipeline:
+    """Text features (plus the one-hot target when ``use_target``) feeding a classifier."""
+    columns = [("text", features, TEXT)]
+    if use_target:
+        columns.append(("target", OneHotEncoder(handle_unknown="ignore"), [TARGET]))
+    return Pipeline([("columns", ColumnTransformer(columns)), ("classifier", classifier)])
+
+
+class StanceClassifier(ClassifierMixin, BaseEstimator):
+    """Target-aware stance classifier over a DataFrame with ``text`` and ``target`` columns.
+
+    Parameters
+    ----------
+    pipeline : estimator
+        A scikit-learn pipeline taking the DataFrame (see :func:`make_pipeline`); cloned per fit.
+    per_target : bool
+        Fit one clone per target instead of one joint model.
+    """
+
+    def __init__(self, pipeline: Any = None, per_target: bool = False):
+        self.pipeline = pipeline
+        self.per_target = per_target
+
+    def fit(self, X: pd.DataFrame, y: Any) -> StanceClassifier:
+        X = _frame(X)
+        y = np.asarray(y, dtype=object)
+        self.classes_ = np.array(sorted(set(y)), dtype=object)
+        self.targets_ = np.array(sorted(X[TARGET].unique()), dtype=object)
+        if self.per_target:
+            self.estimators_ = {}
+            for target in self.targets_:
+                mask = (X[TARGET] == target).to_numpy()
+                labels = set(y[mask])
+                # A target seen with one label only has nothing to learn: remember the label.
+                self.estimators_[target] = (
+                    next(iter(labels)) if len(labels) == 1
+                    else clone(self.pipeline).fit(X[mask], y[mask]))
+        else:
+            self.estimator_ = clone(self.pipeline).fit(X, y)
+        for est in [getattr(self, "estimator_", None), *getattr(self, "estimators_", {}).values()]:
+            _drop_stop_words(est)
+        return self
+
+    def _check_targets(self, X: pd.DataFrame) -> None:
+        unknown = sorted(set(X[TARGET]) - set(self.targets_))
+        if unknown:
+            raise UnknownTargetError(
+                f"no model for target(s) {', '.join(repr(t) for t in unknown)}; "
+                f"this model knows: {', '.join(repr(t) for t in self.targets_)}")
+
+    def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
+        check_is_fitted(self, "classes_")
+        X = _frame(X)
+        self._check_targets(X)
+        out = np.zeros((len(X), len(self.classes_)))
+        if not self.per_target:
+            return _align(self.estimator_, self.estimator_.predict_proba(X), self.classes_)
+        for target, est in self.estimators_.items():
+            mask = (X[TARGET] == target).to_numpy()
+            if not mask.any():
+                continue
+            if isinstance(est, str):
+                out[mask, list(self.classes_).index(est)] = 1.0
+            else:
+                out[mask] = _align(est, est.predict_proba(X[mask]), self.classes_)
+        return out
+
+    def predict(self, X: pd.DataFrame) -> np.ndarray:
+        return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
+
+
+def _drop_stop_words(estimator: Any) -> None:
+    """Delete vectorizers' ``stop_words_``: the terms cut by ``min_df``/``max_df``.
+
+    scikit-learn keeps them for introspection only; with character n-grams they are hundreds of
+    thousands of strings, which made saving a model take half a minute.
+    """
+    if estimator is None or isinstance(estimator, str):
+        return
+    if hasattr(estimator, "stop_words_"):
+        del estimator.stop_words_
+    children = [*(s for _, s in getattr(estimator, "steps", [])),
+                *(t for _, t, *_ in getattr(estimator, "transformers_", [])),
+                *(t for _, t in getattr(estimator, "transformer_list", []))]
+    for child in children:
+        _drop_stop_words(child)
+
+
+def _frame(X: Any) -> pd.DataFrame:
+    if not isinstance(X, pd.DataFrame):
+        X = pd.DataFrame(X)
+    missing = [c for c in (TEXT, TARGET) if c not in X.columns]
+    if missing:
+        raise ValueError(f"input lacks column(s) {missing}; it has {list(X.columns)}")
+    return X
+
+
+def _align(estimator: Any, proba: np.ndarray, classes: np.ndarray) -> np.ndarray:
+    """Place a sub-model's columns under the global class order (it may lack a class)."""
+    own = list(estimator.classes_)
+    if own == list(classes):
+        return proba
+    out = np.zeros((proba.shape[0], len(classes)))
+    for j, label in enumerate(own):
+        out[:, list(classes).index(label)] = proba[:, j]
+    return out
+
+
+def build_model(cfg: Any) -> StanceClassifier:
+    """Instantiate features and classifier from config and wrap them for stance."""
+    from hydra.utils import instantiate
+
+    features = instantiate(cfg.features, _convert_="all")
+    classifier = instantiate(cfg.model, _convert_="all")
+    per_target = cfg.target_mode == "per_target"
+    if cfg.target_mode not in ("joint", "per_target"):
+        raise ValueError(f"target_mode must be 'joint' or 'per_target', not {cfg.target_mode!r}")
+    return StanceClassifier(make_pipeline(features, classifier, use_target=not per_target),
+                            per_target=per_target)

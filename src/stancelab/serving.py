@@ -1,0 +1,25 @@
+"""The MLflow pyfunc entry point of a logged stancelab model ("models from code").
+
+MLflow copies this file into the model folder and runs it when the model is loaded (by
+``mlflow.pyfunc.load_model`` or ``mlflow models serve``). The fitted pipeline itself is a skops
+artifact beside it, so no path unpickles anything. The REST server answers each row with its
+stance and one score per class.
+"""
+
+from __future__ import annotations
+
+import mlflow
+from mlflow.pyfunc import PythonModel
+
+
+class StancePyfunc(PythonModel):
+    def load_context(self, context):
+        from stancelab.inference import ARTIFACT_KEY, load
+
+        self.predictor = load(context.artifacts[ARTIFACT_KEY])
+
+    def predict(self, context, model_input, params=None):
+        return self.predictor.predict_frame(model_input)
+
+
+mlflow.models.set_model(StancePyfunc())

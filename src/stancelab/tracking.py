@@ -1,0 +1,190 @@
+"""MLflow tracking: everything a run needs to be compared, reproduced and served.
+
+A run records the resolved config (as flattened parameters and as a YAML artifact), tags for
+the code and data versions, the dataset splits as MLflow dataset inputs, metrics with stable
+names, plots and reports, and the model. Sweeps get one parent run so that their children sit
+together in the UI.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import subprocess
+import tempfile
+import warnings
+from collections.abc import Mapping
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+from typing import Any
+
+from hydra.experimental.callback import Callback
+
+import stancelab
+
+log = logging.getLogger(__name__)
+
+PARENT_ENV = "STANCELAB_PARENT_RUN_ID"
+SWEEP_ENV = "STANCELAB_SWEEP_ID"
+MAX_PARAM_VALUE = 6000  # MLflow's limit on a parameter value's length
+MAX_PARAM_KEY = 250
+
+
+def tracking_uri(uri: str | None) -> str | None:
+    """``MLFLOW_TRACKING_URI`` wins over the config's ``tracking.uri``."""
+    return os.environ.get("MLFLOW_TRACKING_URI") or uri
+
+
+def configure(tracking: Mapping[str, Any]) -> str:
+    """Point MLflow at the configured store and experiment; return the experiment id."""
+    import mlflow
+
+    logging.getLogger("mlflow").setLevel(logging.WARNING)  # keep successful runs quiet
+    mlflow.set_tracking_uri(tracking_uri(tracking.get("uri")))
+    return mlflow.set_experiment(tracking["experiment"]).experiment_id
+
+
+def flatten(cfg: Mapping[str, Any], prefix: str = "") -> dict[str, str]:
+    """Nested config → ``{"model.C": "10.0", ...}``, within MLflow's length limits."""
+    out: dict[str, str] = {}
+    for key, value in cfg.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, Mapping) and value:
+            out.update(flatten(value, name + "."))
+        else:
+            text = json.dumps(value) if isinstance(value, list | dict) else str(value)
+            out[name[:MAX_PARAM_KEY]] = text[:MAX_PARAM_VALUE]
+    return out
+
+
+def git_tags(root: Path) -> dict[str, str]:
+    """Commit and dirty state of the checkout, when there is one."""
+    def git(*args: str) -> str:
+        return subprocess.run(["git", *args], cwd=root, capture_output=True, text=True,
+                              timeout=5, check=True).stdout.strip()
+
+    try:
+        commit = git("rev-parse", "HEAD")
+        dirty = bool(git("status", "--porcelain", "--untracked-files=no"))
+    except (OSError, subprocess.SubprocessError):
+        return {}
+    return {"mlflow.source.git.commit": commit, "stancelab.git_dirty": str(dirty).lower()}
+
+
+def versions() -> dict[str, str]:
+    """Pinned requirements for the logged model: what is installed now."""
+    out = {}
+    for package in ("scikit-learn", "skops", "pandas", "numpy", "scipy", "mlflow"):
+        try:
+            out[package] = version(package)
+        except PackageNotFoundError:
+            continue
+    return out
+
+
+def log_splits(frames: Mapping[str, Any], name: str, fingerprint: str, source: str) -> None:
+    """Each split as an MLflow dataset input (digest = build fingerprint + split)."""
+    import mlflow
+
+    warnings.filterwarnings("ignore", "The specified dataset source", UserWarning)
+    for split, frame in frames.items():
+        dataset = mlflow.data.from_pandas(frame, source=source, targets="stance",
+                                          name=f"{name}-{split}",
+                                          digest=f"{fingerprint[:8]}{split[:2]}")
+        mlflow.log_input(dataset, context={"validation": "eval"}.get(split, split))
+
+
+def log_model(model: Any, example: Any, name: str, meta: Mapping[str, Any]) -> str:
+    """Log the fitted model as skops inside an MLflow pyfunc; return its ``runs:/`` URI.
+
+    The pyfunc is defined by code (``stancelab/serving.py``) rather than pickled, and the
+    stancelab package travels with the model (``code_paths``) so that ``mlflow models serve``
+    needs nothing but the listed requirements.
+    """
+    import mlflow
+    import skops.io as sio
+    from mlflow.models import infer_signature
+    from mlflow.types.schema import ColSpec, Schema
+
+    from stancelab.inference import ARTIFACT_KEY, SKOPS_FILE, Predictor
+
+    package = Path(stancelab.__file__).parent
+    # MLflow suggests type hints on predict; the explicit signature below already defines I/O.
+    warnings.filterwarnings("ignore", "Add type hints", UserWarning)
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp) / ARTIFACT_KEY
+        folder.mkdir()
+        sio.dump(model, folder / SKOPS_FILE)
+        (folder / "stancelab.json").write_text(json.dumps(dict(meta), indent=2))
+        output = Predictor(model, default_target=meta.get("default_target")).predict_frame(example)
+        signature = infer_signature(example, output)
+        signature.inputs = Schema([ColSpec("string", "text"),
+                                   ColSpec("string", "target", required=False)])
+        info = mlflow.pyfunc.log_model(
+            name=name, python_model=str(package / "serving.py"),
+            artifacts={ARTIFACT_KEY: str(folder)}, code_paths=[str(package)],
+            signature=signature, input_example=example,
+            pip_requirements=[f"{p}=={v}" for p, v in versions().items()])
+    return info.model_uri
+
+
+def register(model_uri: str, name: str, alias: str | None) -> str:
+    """Register the model and point ``alias`` at the new version; return the version."""
+    import mlflow
+
+    mv = mlflow.register_model(model_uri, name)
+    if alias:
+        mlflow.MlflowClient().set_registered_model_alias(name, alias, mv.version)
+    return str(mv.version)
+
+
+class SweepCallback(Callback):
+    """One MLflow parent run per Hydra multirun; children attach to it; a summary at the end."""
+
+    def on_multirun_start(self, config: Any, **kwargs: Any) -> None:
+        if not config.tracking.get("uri") and not os.environ.get("MLFLOW_TRACKING_URI"):
+            return
+        from datetime import datetime
+
+        from mlflow import MlflowClient
+
+        experiment_id = configure(config.tracking)
+        sweep_id = datetime.now().strftime("sweep-%Y%m%d-%H%M%S")
+        run = MlflowClient().create_run(experiment_id, run_name=sweep_id,
+                                        tags={"stancelab.sweep": sweep_id,
+                                              "stancelab.role": "sweep"})
+        os.environ[PARENT_ENV] = run.info.run_id
+        os.environ[SWEEP_ENV] = sweep_id
+        self._experiment_id = experiment_id
+
+    def on_multirun_end(self, config: Any, **kwargs: Any) -> None:
+        parent = os.environ.pop(PARENT_ENV, None)
+        sweep = os.environ.pop(SWEEP_ENV, None)
+        if parent is None:
+            return
+        from mlflow import MlflowClient
+
+        client = MlflowClient()
+        metric = f"val_{config.evaluation.primary_metric}"
+        runs = client.search_runs([self._experiment_id],
+                                  filter_string=f"tags.mlflow.parentRunId = '{parent}'",
+                                  order_by=[f"metrics.{metric} DESC"], max_results=1000)
+        print(sweep_summary(runs, metric, sweep))
+        if runs and metric in runs[0].data.metrics:
+            client.log_metric(parent, f"best_{metric}", runs[0].data.metrics[metric])
+            client.set_tag(parent, "stancelab.best_run", runs[0].info.run_id)
+        client.set_terminated(parent, "FINISHED")
+
+
+def sweep_summary(runs: list[Any], metric: str, sweep: str | None) -> str:
+    """A plain-text table of a sweep's runs, best first."""
+    header = f"{'run':<34} {'status':<9} {metric:>14} {'test_macro_f1':>14} {'test_f_avg':>11}"
+    lines = [f"\nsweep {sweep}: {len(runs)} run(s), sorted by {metric}", header, "-" * len(header)]
+    for run in runs:
+        m = run.data.metrics
+        lines.append(f"{(run.info.run_name or run.info.run_id)[:34]:<34} {run.info.status:<9} "
+                     f"{m.get(metric, float('nan')):>14.4f} "
+                     f"{m.get('test_macro_f1', float('nan')):>14.4f} "
+                     f"{m.get('test_f_avg', float('nan')):>11.4f}")
+    return "\n".join(lines)

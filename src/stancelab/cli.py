@@ -50,11 +50,12 @@ def _train(argv: Sequence[str]) -> int:
 
     @hydra.main(config_path=str(conf_dir()), config_name="config", version_base="1.3")
     def job(cfg: Any) -> float | None:
+        from stancelab.config import with_choices
         from stancelab.training import train
 
-        choices = dict(HydraConfig.get().runtime.choices)
+        cfg = with_choices(cfg, HydraConfig.get().runtime.choices)
         try:
-            result = train(cfg, choices)
+            result = train(cfg)
         except StancelabError as err:
             print(f"error: {err}", file=sys.stderr)
             sys.exit(err.exit_code)

@@ -7,10 +7,10 @@ wheel carries a copy as ``stancelab/conf``. ``STANCELAB_CONFIG_DIR`` points else
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig, OmegaConf, open_dict
 
 _PACKAGE = Path(__file__).resolve().parent
 _CHECKOUT = _PACKAGE.parents[1]
@@ -45,4 +45,18 @@ def compose(overrides: Sequence[str] = (), config_name: str = "config") -> DictC
 
     register_resolvers()
     with initialize_config_dir(str(conf_dir()), version_base="1.3", job_name="stancelab"):
-        return hydra_compose(config_name, overrides=list(overrides))
+        cfg = hydra_compose(config_name, overrides=list(overrides), return_hydra_config=True)
+    return with_choices(cfg, cfg.hydra.runtime.choices)
+
+
+def with_choices(cfg: DictConfig, choices: Mapping[str, str | None]) -> DictConfig:
+    """Record which option of each config group was picked (``choices.model: logreg``...).
+
+    They name runs and become MLflow parameters, so the UI can filter runs by option. The
+    ``hydra`` node is dropped: it describes the launcher, not the experiment.
+    """
+    picked = {k: v for k, v in choices.items() if not k.startswith("hydra") and v is not None}
+    with open_dict(cfg):
+        cfg.pop("hydra", None)
+        cfg.choices = picked
+    return cfg

@@ -13,7 +13,7 @@ import random
 import signal
 import tempfile
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -78,11 +78,11 @@ def frames(dataset: Any) -> dict[str, Any]:
     return out
 
 
-def run_name(cfg: DictConfig, choices: Mapping[str, str] | None) -> str:
+def run_name(cfg: DictConfig) -> str:
     """A readable run name: model · features · target mode (unless set in config)."""
     if cfg.get("run_name"):
         return str(cfg.run_name)
-    choices = choices or {}
+    choices = cfg.get("choices") or {}
     model = choices.get("model") or str(cfg.model.get("_target_", "model")).rsplit(".", 1)[-1]
     features = choices.get("features") or "features"
     return f"{model}·{features}·{cfg.target_mode}"
@@ -129,7 +129,7 @@ def cross_validate(cfg: DictConfig, df: Any, labels: list[str]) -> dict[str, flo
     return {f"{name}_mean": float(np.mean(scores)), f"{name}_std": float(np.std(scores))}
 
 
-def train(cfg: DictConfig, choices: Mapping[str, str] | None = None) -> TrainResult:
+def train(cfg: DictConfig) -> TrainResult:
     """Build the dataset, fit, evaluate and (when tracking is on) log to MLflow."""
     from stancelab.data.build import build_dataset
     from stancelab.models import build_model
@@ -146,7 +146,7 @@ def train(cfg: DictConfig, choices: Mapping[str, str] | None = None) -> TrainRes
     tracking = cfg.tracking
     if not (tracking.get("uri") or os.environ.get("MLFLOW_TRACKING_URI")):
         return _fit_and_score(cfg, data, labels, None, build_model, built)
-    return _tracked(cfg, data, labels, built, choices)
+    return _tracked(cfg, data, labels, built)
 
 
 def _fit_and_score(cfg: DictConfig, data: dict[str, Any], labels: list[str], out_dir: Path | None,
@@ -167,8 +167,7 @@ def _fit_and_score(cfg: DictConfig, data: dict[str, Any], labels: list[str], out
     return TrainResult(metrics, dataset_path=str(built.path), extras={"model": model})
 
 
-def _tracked(cfg: DictConfig, data: dict[str, Any], labels: list[str], built: Any,
-             choices: Mapping[str, str] | None) -> TrainResult:
+def _tracked(cfg: DictConfig, data: dict[str, Any], labels: list[str], built: Any) -> TrainResult:
     import mlflow
 
     from stancelab import tracking
@@ -183,7 +182,7 @@ def _tracked(cfg: DictConfig, data: dict[str, Any], labels: list[str], built: An
     if parent := os.environ.get(tracking.PARENT_ENV):
         tags["mlflow.parentRunId"] = parent
         tags["stancelab.sweep"] = os.environ.get(tracking.SWEEP_ENV, "")
-    run = mlflow.start_run(run_name=run_name(cfg, choices), tags=tags)
+    run = mlflow.start_run(run_name=run_name(cfg), tags=tags)
     try:
         with _sigterm_as_interrupt(), tempfile.TemporaryDirectory() as tmp:
             out = Path(tmp)

@@ -1,0 +1,101 @@
+"""End to end: fixture corpus → dataset → pipeline → evaluation → MLflow run → saved model."""
+
+from __future__ import annotations
+
+import mlflow
+import pytest
+from mlflow import MlflowClient
+
+from stancelab.config import compose
+from stancelab.training import train
+
+
+def test_run_records_everything_needed_to_compare_runs(trained):
+    result = trained["result"]
+    client = MlflowClient(trained["uri"])
+    run = client.get_run(result.run_id)
+    assert run.info.status == "FINISHED"
+    metrics = run.data.metrics
+    for name in ("test_macro_f1", "test_f_avg", "test_accuracy", "val_macro_f1", "val_f_avg",
+                 "test_f1_favor", "test_precision_against", "test_macro_f1_ci_low",
+                 "test_target_sanctions_on_russia_f_avg", "fit_seconds"):
+        assert name in metrics, name
+    assert 0.0 <= metrics["test_macro_f1"] <= 1.0
+    params = run.data.params
+    assert params["model.C"] == "10.0" and params["target_mode"] == "joint"
+    assert params["dataset.name"] == "seeds" and params["seed"] == "13"
+    tags = run.data.tags
+    assert tags["stancelab.version"] and len(tags["stancelab.dataset_fingerprint"]) == 64
+    assert run.info.run_name == "logreg·word·joint"
+    artifacts = {a.path for a in client.list_artifacts(result.run_id)}
+    assert {"config.yaml", "confusion_test.png", "report_test.md", "misclassified_test.csv",
+            "dataset_card.md"} <= artifacts
+    inputs = {d.dataset.name for d in run.inputs.dataset_inputs}
+    assert inputs == {"seeds-train", "seeds-validation", "seeds-test"}
+
+
+def test_logged_model_predicts_through_mlflow_pyfunc(trained):
+    import pandas as pd
+
+    mlflow.set_tracking_uri(trained["uri"])
+    model = mlflow.pyfunc.load_model(trained["result"].model_uri)
+    frame = pd.DataFrame({"text": ["Rome ruled out sending soldiers.", "Sanctions work.",
+                                   "It rained."],
+                          "target": ["troop deployment to Ukraine", "sanctions on Russia",
+                                     "troop deployment to Ukraine"]})
+    out = model.predict(frame)
+    assert len(out) == 3
+    assert set(out["stance"]) <= {"favor", "against", "none"}
+    assert ((out[["favor", "against", "none"]].sum(axis=1) - 1).abs() < 1e-6).all()
+
+
+def test_registered_model_loads_by_alias(trained):
+    import stancelab
+
+    mlflow.set_tracking_uri(trained["uri"])
+    assert trained["result"].registered == "models:/fixture-model@champion"
+    predictor = stancelab.load("models:/fixture-model@champion")
+    assert predictor.predict(["Berlin said no soldiers would go."]) [0] in predictor.classes
+
+
+def test_same_config_and_seed_give_identical_results(tmp_path, overrides):
+    cfg = compose([*overrides, "tracking=off", "model=linear_svm", "features=word_char"])
+    first, second = train(cfg), train(cfg)
+    assert first.metrics.pop("fit_seconds") >= 0 and second.metrics.pop("fit_seconds") >= 0
+    assert first.metrics == second.metrics
+    import pandas as pd
+
+    probe = pd.DataFrame({"text": ["Paris may send trainers."] * 2,
+                          "target": ["troop deployment to Ukraine", "sanctions on Russia"]})
+    assert (first.extras["model"].predict_proba(probe)
+            == second.extras["model"].predict_proba(probe)).all()
+
+
+def test_sigterm_ends_the_run_killed_and_registers_nothing(tmp_path, overrides):
+    cfg = compose([*overrides, "model._target_=support.SigtermOnFit",
+                   "tracking.register.enabled=true", "tracking.register.name=never"])
+    with pytest.raises(KeyboardInterrupt):
+        train(cfg)
+    client = MlflowClient(cfg.tracking.uri)
+    exp = client.get_experiment_by_name("stancelab")
+    runs = client.search_runs([exp.experiment_id])
+    assert [r.info.status for r in runs] == ["KILLED"]
+    assert client.search_registered_models(filter_string="name='never'") == []
+
+
+def test_a_failing_fit_ends_the_run_failed(tmp_path, overrides):
+    cfg = compose([*overrides, "model._target_=support.FailOnFit"])
+    with pytest.raises(RuntimeError, match="deliberate"):
+        train(cfg)
+    client = MlflowClient(cfg.tracking.uri)
+    exp = client.get_experiment_by_name("stancelab")
+    assert [r.info.status for r in client.search_runs([exp.experiment_id])] == ["FAILED"]
+
+
+def test_per_target_mode_and_cross_validation(tmp_path, overrides):
+    cfg = compose([*overrides, "tracking=off", "target_mode=per_target", "cv_folds=2"])
+    result = train(cfg)
+    assert "cv_macro_f1_mean" in result.metrics
+    assert result.extras["model"].per_target
+    assert set(result.extras["model"].estimators_) == {"troop deployment to Ukraine",
+                                                       "sanctions on Russia"}

@@ -19,3 +19,8 @@ class SigtermOnFit(LogisticRegression):
 class FailOnFit(LogisticRegression):
     def fit(self, X, y, sample_weight=None):
         raise RuntimeError("deliberate failure")
+
+
+def lowercase(text: str) -> str:
+    """A custom preprocessor: a function skops will not trust by default."""
+    return text.lower()

@@ -113,10 +113,13 @@ def _data(args: argparse.Namespace) -> int:
         sizes = ", ".join(f"{k} {len(v)}" for k, v in built.dataset.items())
         print(f"{state} {built.path} ({sizes}); fingerprint {built.fingerprint[:12]}")
         return 0
-    from stancelab.data.stats import corpus_stats, render_stats
+    from stancelab.data.stats import corpus_stats, render_markdown, render_stats
 
     stats = corpus_stats(cfg)
-    print(json.dumps(stats, indent=2) if args.json else render_stats(stats))
+    if args.json:
+        print(json.dumps(stats, indent=2))
+    else:
+        print(render_markdown(stats) if args.markdown else render_stats(stats), end="")
     return 0
 
 
@@ -214,7 +217,9 @@ def build_parser() -> argparse.ArgumentParser:
         if name == "build":
             d.add_argument("--force", action="store_true", help="rebuild even if cached")
         if name == "stats":
-            d.add_argument("--json", action="store_true")
+            d.add_argument("--json", action="store_true", help="print the figures as JSON")
+            d.add_argument("--markdown", action="store_true",
+                           help="print the corpus card's Markdown tables")
     d = dsub.add_parser("segment", help="split a raw article into sentences ready to annotate")
     d.add_argument("article")
     d.add_argument("--output", help="file to write (default: stdout)")

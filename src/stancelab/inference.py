@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import sys
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
@@ -66,6 +67,7 @@ def resolve_uri(uri: str, experiment: str | None = None, metric: str | None = No
     path = Path(uri)
     if path.exists():
         return path
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
     import mlflow
 
     if uri == "best":
@@ -105,14 +107,19 @@ class Predictor:
     ``none`` with ``empty`` flagged instead of a prediction from nothing.
     """
 
-    def __init__(self, model: Any, default_target: str | None = None, max_chars: int = MAX_CHARS):
+    def __init__(self, model: Any, default_target: str | None = None, max_chars: int = MAX_CHARS,
+                 labels: Sequence[str] | None = None):
         self.model = model
         self.default_target = default_target
         self.max_chars = max_chars
+        self.labels = list(labels or [])
 
     @property
     def classes(self) -> list[str]:
-        return [str(c) for c in self.model.classes_]
+        """The model's labels, in the dataset's order (favor, against, none) when known."""
+        own = [str(c) for c in self.model.classes_]
+        ordered = [label for label in self.labels if label in own]
+        return ordered + [c for c in own if c not in ordered]
 
     @property
     def targets(self) -> list[str]:
@@ -148,7 +155,13 @@ class Predictor:
         return df
 
     def predict_proba(self, data: Any, target: str | None = None) -> np.ndarray:
-        return self.model.predict_proba(self.frame(data, target)[["text", "target"]])
+        """Scores with one column per label, in the order of :attr:`classes`."""
+        proba = self.model.predict_proba(self.frame(data, target)[["text", "target"]])
+        return proba[:, self._order()]
+
+    def _order(self) -> list[int]:
+        own = [str(c) for c in self.model.classes_]
+        return [own.index(c) for c in self.classes]
 
     def predict(self, data: Any, target: str | None = None) -> list[str]:
         return [row["stance"] for row in self.predict_records(data, target)]
@@ -164,7 +177,8 @@ class Predictor:
         empty = df["text"].str.strip() == ""
         proba = np.zeros((len(df), len(self.classes)))
         if (~empty).any():
-            proba[~empty.to_numpy()] = self.model.predict_proba(df.loc[~empty, ["text", "target"]])
+            rows = df.loc[~empty, ["text", "target"]]
+            proba[~empty.to_numpy()] = self.model.predict_proba(rows)[:, self._order()]
         labels = np.array(self.classes, dtype=object)[proba.argmax(axis=1)]
         if empty.any() and "none" in self.classes:
             labels[empty.to_numpy()] = "none"
@@ -207,7 +221,8 @@ def load(uri: str, *, trust: Iterable[str] = (), default_target: str | None = No
     model = load_skops(skops_file, trust)
     meta_file = skops_file.parent / "stancelab.json"
     meta = json.loads(meta_file.read_text()) if meta_file.exists() else {}
-    return Predictor(model, default_target=default_target or meta.get("default_target"))
+    return Predictor(model, default_target=default_target or meta.get("default_target"),
+                     labels=meta.get("labels"))
 
 
 

@@ -9,6 +9,7 @@ stance and one score per class.
 from __future__ import annotations
 
 import mlflow
+import pandas as pd
 from mlflow.pyfunc import PythonModel
 
 
@@ -18,7 +19,7 @@ class StancePyfunc(PythonModel):
 
         self.predictor = load(context.artifacts[ARTIFACT_KEY])
 
-    def predict(self, context, model_input, params=None):
+    def predict(self, context, model_input: pd.DataFrame, params=None) -> pd.DataFrame:
         return self.predictor.predict_frame(model_input)
 
 

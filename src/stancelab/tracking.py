@@ -41,6 +41,7 @@ def configure(tracking: Mapping[str, Any]) -> str:
     import mlflow
 
     logging.getLogger("mlflow").setLevel(logging.WARNING)  # keep successful runs quiet
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
     mlflow.set_tracking_uri(tracking_uri(tracking.get("uri")))
     return mlflow.set_experiment(tracking["experiment"]).experiment_id
 
@@ -117,7 +118,8 @@ def log_model(model: Any, example: Any, name: str, meta: Mapping[str, Any]) -> s
         folder.mkdir()
         sio.dump(model, folder / SKOPS_FILE)
         (folder / "stancelab.json").write_text(json.dumps(dict(meta), indent=2))
-        output = Predictor(model, default_target=meta.get("default_target")).predict_frame(example)
+        output = Predictor(model, default_target=meta.get("default_target"),
+                           labels=meta.get("labels")).predict_frame(example)
         signature = infer_signature(example, output)
         signature.inputs = Schema([ColSpec("string", "text"),
                                    ColSpec("string", "target", required=False)])

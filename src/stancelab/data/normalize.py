@@ -96,12 +96,12 @@ def check_ids(records: Sequence[Record]) -> list[Problem]:
             continue
         file, line = rec["_loc"]
         first = seen.setdefault(rid, rec)
+        key = (rid, rec.get("annotator"))
         if first is not rec and first["text"] != rec["text"]:
             ffile, fline = first["_loc"]
             problems.append(Problem(file, line, "id", (
                 f"id '{rid}' is already used for a different text at {ffile}:{fline}")))
-        key = (rid, rec.get("annotator"))
-        if key in annotated and first is not rec:
+        elif key in annotated:
             problems.append(Problem(file, line, "id", (
                 f"id '{rid}' is annotated twice by the same annotator "
                 f"'{rec.get('annotator')}'")))

@@ -120,9 +120,9 @@ def read_csv(path: Path, *, encoding: str = "utf-8", delimiter: str | None = Non
     inverse = dict(column_map or {})
     fields = reader.fieldnames or []
     for canonical in REQUIRED:
-        source = next((k for k, v in inverse.items() if v == canonical), canonical)
-        if source not in fields and canonical not in dict(defaults):
-            problems.append(Problem(str(path), 1, source,
+        names = [k for k, v in inverse.items() if v == canonical] or [canonical]
+        if not set(names) & set(fields) and canonical not in dict(defaults):
+            problems.append(Problem(str(path), 1, " or ".join(names),
                                     f"column missing from header (columns: {', '.join(fields)})"))
     if problems:
         return [], problems

@@ -94,3 +94,28 @@ def render_stats(stats: dict[str, Any]) -> str:
     console.print(f"duplicates found by the builder: exact {d['exact']}, "
                   f"normalised {d['normalized']}")
     return buffer.getvalue()
+
+
+def render_markdown(stats: dict[str, Any]) -> str:
+    """The corpus card's tables; ``seeds/README.md`` embeds exactly this text."""
+    labels = stats["labels"]
+    out = [f"{stats['documents']} documents, {stats['sentences']} sentences, "
+           f"{stats['speakers']} distinct named speakers.", "",
+           "| target | " + " | ".join(labels) + " | total |",
+           "|---|" + "---:|" * (len(labels) + 1)]
+    for target, counts in stats["per_target"].items():
+        out.append(f"| {target} | " + " | ".join(str(counts[lab]) for lab in labels)
+                   + f" | {sum(counts.values())} |")
+    out += ["", "| kind | documents | target | " + " | ".join(labels) + " |",
+            "|---|---:|---|" + "---:|" * len(labels)]
+    for kind, per_t in stats["per_kind"].items():
+        for i, (target, counts) in enumerate(sorted(per_t.items())):
+            docs = str(stats["documents_by_kind"].get(kind, "")) if i == 0 else ""
+            out.append(f"| {kind if i == 0 else ''} | {docs} | {target} | "
+                       + " | ".join(str(counts[lab]) for lab in labels) + " |")
+    out += ["", "| split | documents | sentences |", "|---|---:|---:|"]
+    out += [f"| {s} | {v['documents']} | {v['sentences']} |" for s, v in stats["splits"].items()]
+    shares = ", ".join(f"{lab} {v:.1%}" for lab, v in stats["main_target_shares"].items())
+    out += ["", f"Main target `{stats['main_target']}`: {shares}; sentences showing a hard "
+                f"phenomenon: {stats['main_target_hard_share']:.1%}."]
+    return "\n".join(out) + "\n"

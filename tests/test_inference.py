@@ -1,0 +1,111 @@
+"""Loading saved models and predicting: every URI form, every input form, bad input."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import mlflow
+import pandas as pd
+import pytest
+
+import stancelab
+from stancelab.errors import (
+    ModelNotFoundError,
+    StancelabError,
+    UnknownTargetError,
+    UntrustedModelError,
+)
+from stancelab.inference import SKOPS_FILE, Predictor, resolve_uri
+
+MAIN = "troop deployment to Ukraine"
+
+
+@pytest.fixture
+def predictor(trained) -> Predictor:
+    mlflow.set_tracking_uri(trained["uri"])
+    return stancelab.load(trained["result"].model_uri)
+
+
+def test_every_uri_form_loads_the_same_model(trained, tmp_path):
+    mlflow.set_tracking_uri(trained["uri"])
+    result = trained["result"]
+    texts = ["Madrid has no plans to send troops.", "Oslo may join a reassurance force."]
+    expected = stancelab.load(result.model_uri).predict_proba(texts)
+    folder = Path(mlflow.artifacts.download_artifacts(result.model_uri))
+    local = tmp_path / "model"
+    shutil.copytree(folder, local)
+    run_uri = f"runs:/{result.run_id}/model"
+    for uri in (run_uri, "models:/fixture-model@champion", "models:/fixture-model/1", str(local),
+                str(next(local.rglob(SKOPS_FILE)))):
+        assert (stancelab.load(uri).predict_proba(texts) == expected).all(), uri
+    best = stancelab.load("best", experiment="stancelab", metric="val_macro_f1")
+    assert (best.predict_proba(texts) == expected).all()
+
+
+def test_inputs_as_strings_dicts_and_frames_agree(predictor):
+    texts = ["Warsaw is open to sending trainers.", "Brussels froze more Russian assets."]
+    targets = [MAIN, "sanctions on Russia"]
+    rows = [{"text": t, "target": g} for t, g in zip(texts, targets, strict=True)]
+    as_dicts = predictor.predict(rows)
+    as_frame = predictor.predict(pd.DataFrame({"text": texts, "target": targets}))
+    assert as_dicts == as_frame
+    as_strings = predictor.predict(texts[:1], target=MAIN)
+    assert as_strings == as_dicts[:1]
+    proba = predictor.predict_proba(texts, target=MAIN)
+    assert proba.shape == (2, 3) and abs(proba.sum(axis=1) - 1).max() < 1e-9
+
+
+def test_default_target_is_used_when_none_is_given(predictor):
+    assert predictor.default_target == MAIN
+    frame = predictor.predict_frame(["Paris floated sending soldiers."])
+    assert frame["target"].tolist() == [MAIN]
+
+
+def test_unknown_target_is_a_clear_error(predictor):
+    with pytest.raises(UnknownTargetError, match="no model for target\\(s\\) 'climate'"):
+        predictor.predict(["text"], target="climate")
+
+
+def test_bad_inputs_get_defined_answers(predictor):
+    frame = predictor.predict_frame(["", "   ", "x" * 100_000, "Войска не будут отправлены.",
+                                     "\x00\x01\x02 ÿþ"])
+    assert frame.loc[0, "stance"] == "none" and frame.loc[0, "none"] == 1.0
+    assert frame.loc[1, "stance"] == "none"
+    assert len(frame.loc[2, "text"]) == predictor.max_chars
+    assert set(frame["stance"]) <= set(predictor.classes)
+    with pytest.raises(StancelabError, match="no 'text' column"):
+        predictor.predict(pd.DataFrame({"sentence": ["a"]}))
+    with pytest.raises(StancelabError, match="list of strings"):
+        predictor.predict(42)
+
+
+def test_missing_models_are_clear_errors(trained, tmp_path):
+    mlflow.set_tracking_uri(trained["uri"])
+    with pytest.raises(ModelNotFoundError, match="neither a folder nor a model URI"):
+        resolve_uri("no-such-thing")
+    with pytest.raises(ModelNotFoundError, match="could not load model"):
+        stancelab.load("runs:/0123456789abcdef/model")
+    with pytest.raises(ModelNotFoundError, match="holds no stancelab model"):
+        stancelab.load(str(tmp_path))
+
+
+def test_untrusted_types_are_refused_unless_trusted(tmp_path):
+    import skops.io as sio
+    from sklearn.linear_model import LogisticRegression
+
+    from stancelab.features import tfidf
+    from stancelab.models import StanceClassifier, make_pipeline
+    from support import lowercase
+
+    pipeline = make_pipeline(tfidf(preprocessor=lowercase), LogisticRegression())
+    texts = ["alpha beta", "gamma delta", "epsilon zeta"]
+    model = StanceClassifier(pipeline).fit(pd.DataFrame({"text": texts, "target": ["t"] * 3}),
+                                           ["favor", "against", "none"])
+    path = tmp_path / SKOPS_FILE
+    sio.dump(model, path)
+    with pytest.raises(UntrustedModelError, match=r"support\.lowercase"):
+        stancelab.load(str(path))
+    untrusted = sio.get_untrusted_types(file=str(path))
+    loaded = stancelab.load(str(path), trust=untrusted)
+    assert loaded.predict(["alpha beta"], target="t")[0] in {"favor", "against", "none"}

@@ -55,6 +55,10 @@ def _train(argv: Sequence[str]) -> int:
 
         cfg = with_choices(cfg, HydraConfig.get().runtime.choices)
         try:
+            if cfg.get("search"):
+                from stancelab.search import run_search
+
+                return run_search(cfg)["best_value"]
             result = train(cfg)
         except StancelabError as err:
             print(f"error: {err}", file=sys.stderr)

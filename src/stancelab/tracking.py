@@ -8,6 +8,7 @@ together in the UI.
 
 from __future__ import annotations
 
+import atexit
 import json
 import logging
 import os
@@ -141,42 +142,80 @@ def register(model_uri: str, name: str, alias: str | None) -> str:
     return str(mv.version)
 
 
+def open_parent(tracking: Mapping[str, Any], name: str, role: str) -> str:
+    """Create a parent run for a sweep or search; its children find it through the environment.
+
+    The parent is created with the client rather than made the active run, so that each child
+    can be an ordinary top-level ``start_run`` (also in other processes, e.g. joblib workers).
+    """
+    from mlflow import MlflowClient
+
+    experiment_id = configure(tracking)
+    run = MlflowClient().create_run(experiment_id, run_name=name,
+                                    tags={"stancelab.sweep": name, "stancelab.role": role})
+    os.environ[PARENT_ENV] = run.info.run_id
+    os.environ[SWEEP_ENV] = name
+    return run.info.run_id
+
+
+def close_parent(run_id: str, status: str = "FINISHED") -> None:
+    from mlflow import MlflowClient
+
+    os.environ.pop(PARENT_ENV, None)
+    os.environ.pop(SWEEP_ENV, None)
+    MlflowClient().set_terminated(run_id, status)
+
+
+def child_runs(run_id: str, metric: str) -> list[Any]:
+    """A parent's child runs, best ``metric`` first."""
+    from mlflow import MlflowClient
+
+    client = MlflowClient()
+    experiment_id = client.get_run(run_id).info.experiment_id
+    return client.search_runs([experiment_id],
+                              filter_string=f"tags.mlflow.parentRunId = '{run_id}'",
+                              order_by=[f"metrics.{metric} DESC"], max_results=5000)
+
+
+def record_best(run_id: str, runs: list[Any], metric: str) -> None:
+    from mlflow import MlflowClient
+
+    if runs and metric in runs[0].data.metrics:
+        client = MlflowClient()
+        client.log_metric(run_id, f"best_{metric}", runs[0].data.metrics[metric])
+        client.set_tag(run_id, "stancelab.best_run", runs[0].info.run_id)
+
+
 class SweepCallback(Callback):
-    """One MLflow parent run per Hydra multirun; children attach to it; a summary at the end."""
+    """One MLflow parent run per Hydra multirun; children attach to it; a summary at the end.
+
+    If the sweep is interrupted, the parent is closed as KILLED when the process exits.
+    """
 
     def on_multirun_start(self, config: Any, **kwargs: Any) -> None:
-        if not config.tracking.get("uri") and not os.environ.get("MLFLOW_TRACKING_URI"):
+        if not tracking_uri(config.tracking.get("uri")):
             return
         from datetime import datetime
 
-        from mlflow import MlflowClient
+        self._parent = open_parent(config.tracking,
+                                   datetime.now().strftime("sweep-%Y%m%d-%H%M%S"), "sweep")
+        atexit.register(self._killed)
 
-        experiment_id = configure(config.tracking)
-        sweep_id = datetime.now().strftime("sweep-%Y%m%d-%H%M%S")
-        run = MlflowClient().create_run(experiment_id, run_name=sweep_id,
-                                        tags={"stancelab.sweep": sweep_id,
-                                              "stancelab.role": "sweep"})
-        os.environ[PARENT_ENV] = run.info.run_id
-        os.environ[SWEEP_ENV] = sweep_id
-        self._experiment_id = experiment_id
+    def _killed(self) -> None:
+        if os.environ.get(PARENT_ENV) == self._parent:
+            close_parent(self._parent, "KILLED")
 
     def on_multirun_end(self, config: Any, **kwargs: Any) -> None:
-        parent = os.environ.pop(PARENT_ENV, None)
-        sweep = os.environ.pop(SWEEP_ENV, None)
-        if parent is None:
+        parent = getattr(self, "_parent", None)
+        if parent is None or os.environ.get(PARENT_ENV) != parent:
             return
-        from mlflow import MlflowClient
-
-        client = MlflowClient()
+        atexit.unregister(self._killed)
+        sweep = os.environ.get(SWEEP_ENV)
         metric = f"val_{config.evaluation.primary_metric}"
-        runs = client.search_runs([self._experiment_id],
-                                  filter_string=f"tags.mlflow.parentRunId = '{parent}'",
-                                  order_by=[f"metrics.{metric} DESC"], max_results=1000)
+        runs = child_runs(parent, metric)
         print(sweep_summary(runs, metric, sweep))
-        if runs and metric in runs[0].data.metrics:
-            client.log_metric(parent, f"best_{metric}", runs[0].data.metrics[metric])
-            client.set_tag(parent, "stancelab.best_run", runs[0].info.run_id)
-        client.set_terminated(parent, "FINISHED")
+        record_best(parent, runs, metric)
+        close_parent(parent)
 
 
 def sweep_summary(runs: list[Any], metric: str, sweep: str | None) -> str:

@@ -210,7 +210,7 @@ def build_dataset(cfg: Mapping[str, Any], cache_dir: str | Path | None = None,
     fp = fingerprint({k: v for k, v in plain.items() if k != "cache_dir"}, prepared.report["files"])
     target = cache_root / f"{plain.get('name', 'dataset')}-{fp[:12]}"
     if target.exists() and not force:
-        log.info("dataset %s unchanged; reusing %s", plain.get("name"), target)
+        log.debug("dataset %s unchanged; reusing %s", plain.get("name"), target)
         report = json.loads((target / "build.json").read_text())
         return BuildResult(datasets.load_from_disk(str(target)), target, fp, report, reused=True)
     dsd = to_dataset_dict(prepared.splits, prepared.report["labels"])

@@ -82,7 +82,7 @@ def test_bad_inputs_get_defined_answers(predictor):
 
 def test_missing_models_are_clear_errors(trained, tmp_path):
     mlflow.set_tracking_uri(trained["uri"])
-    with pytest.raises(ModelNotFoundError, match="neither a folder nor a model URI"):
+    with pytest.raises(ModelNotFoundError, match="neither an existing folder nor a model URI"):
         resolve_uri("no-such-thing")
     with pytest.raises(ModelNotFoundError, match="could not load model"):
         stancelab.load("runs:/0123456789abcdef/model")
@@ -109,3 +109,18 @@ def test_untrusted_types_are_refused_unless_trusted(tmp_path):
     untrusted = sio.get_untrusted_types(file=str(path))
     loaded = stancelab.load(str(path), trust=untrusted)
     assert loaded.predict(["alpha beta"], target="t")[0] in {"favor", "against", "none"}
+
+
+def test_local_model_path_imports_neither_mlflow_nor_datasets(trained, tmp_path):
+    import subprocess
+    import sys
+
+    mlflow.set_tracking_uri(trained["uri"])
+    folder = mlflow.artifacts.download_artifacts(trained["result"].model_uri,
+                                                 dst_path=str(tmp_path / "m"))
+    code = ("import sys, stancelab; p = stancelab.load(sys.argv[1]); p.predict(['x y z']); "
+            "print(sorted(m for m in ('mlflow', 'datasets', 'hydra', 'matplotlib') "
+            "if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code, folder], capture_output=True, text=True,
+                         check=True).stdout
+    assert out.strip() == "[]"

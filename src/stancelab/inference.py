@@ -35,6 +35,7 @@ TRUSTED_TYPES: tuple[str, ...] = (
 )
 SKOPS_FILE = "stance_model.skops"
 ARTIFACT_KEY = "stance_model"
+MODEL_SCHEMES = ("runs:/", "models:/", "mlflow-artifacts:/", "file:")
 MAX_CHARS = 5000  # longer texts are cut: n-gram features past this add cost, not signal
 
 
@@ -67,15 +68,15 @@ def resolve_uri(uri: str, experiment: str | None = None, metric: str | None = No
     path = Path(uri)
     if path.exists():
         return path
+    if uri != "best" and not uri.startswith(MODEL_SCHEMES):
+        raise ModelNotFoundError(
+            f"'{uri}' is neither an existing folder nor a model URI (runs:/<run id>/model, "
+            "models:/<name>@<alias>, models:/<name>/<version>, best)")
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
     import mlflow
 
     if uri == "best":
         uri = best_model_uri(experiment or "stancelab", metric or "val_macro_f1")
-    if not uri.startswith(("runs:/", "models:/", "mlflow-artifacts:/", "file:")):
-        raise ModelNotFoundError(
-            f"'{uri}' is neither a folder nor a model URI (runs:/<run id>/model, "
-            "models:/<name>@<alias>, models:/<name>/<version>, best)")
     try:
         return Path(mlflow.artifacts.download_artifacts(uri))
     except Exception as err:  # MLflow raises several types for a missing model

@@ -22,11 +22,13 @@ sys.path.insert(0, str(Path(__file__).parent))  # for tests/support.py
 
 
 @pytest.fixture(autouse=True)
-def _isolated(tmp_path_factory, monkeypatch):
+def _isolated(tmp_path_factory, tmp_path, monkeypatch):
+    """Caches and run outputs (MLflow's ./mlruns, Hydra's ./outputs) stay out of the checkout."""
     cache = tmp_path_factory.getbasetemp() / "hf-cache"
     monkeypatch.setenv("HF_DATASETS_CACHE", str(cache))
     monkeypatch.setenv("HF_HOME", str(cache))
     monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    monkeypatch.chdir(tmp_path)
 
 
 def fixture_overrides(tmp: Path) -> list[str]:
@@ -55,6 +57,7 @@ def trained(tmp_path_factory):
     from stancelab.training import train
 
     tmp = tmp_path_factory.mktemp("trained")
+    os.chdir(tmp)  # MLflow puts artifacts in ./mlruns; the autouse fixture restores the cwd
     cfg = compose([*fixture_overrides(tmp), "tracking.register.enabled=true",
                    "tracking.register.name=fixture-model", "tracking.register.alias=champion"])
     mlflow.set_tracking_uri(cfg.tracking.uri)

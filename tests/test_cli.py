@@ -16,8 +16,13 @@ from conftest import FIXTURES, ROOT, fixture_overrides
 SEED = ROOT / "seeds" / "articles" / "000_7c462d476a23d359.txt"
 
 
-def stancelab(*args: str, cwd: Path, check: bool = True) -> subprocess.CompletedProcess:
-    env = {**os.environ, "MLFLOW_DISABLE_TELEMETRY": "true", "HF_HUB_OFFLINE": "1"}
+def stancelab(*args: str, cwd: Path, check: bool = True,
+              tracking_uri: str | None = None) -> subprocess.CompletedProcess:
+    """Run the CLI in a fresh process; only ``tracking_uri`` (not the parent's) reaches it."""
+    env = {k: v for k, v in os.environ.items() if k != "MLFLOW_TRACKING_URI"}
+    env.update({"MLFLOW_DISABLE_TELEMETRY": "true", "HF_HUB_OFFLINE": "1"})
+    if tracking_uri:
+        env["MLFLOW_TRACKING_URI"] = tracking_uri
     proc = subprocess.run([sys.executable, "-m", "stancelab", *args], cwd=cwd, env=env,
                           capture_output=True, text=True, timeout=600)
     if check:
@@ -48,13 +53,8 @@ def test_train_prints_run_metrics_and_a_model_uri(cli_run):
 
 def test_predict_texts_prints_stance_and_scores(cli_run):
     tmp = cli_run["tmp"]
-    env_uri = f"sqlite:///{tmp / 'mlflow.db'}"
-    os.environ["MLFLOW_TRACKING_URI"] = env_uri
-    try:
-        proc = stancelab("predict", "--model", cli_run["uri"], "Rome ruled out sending soldiers.",
-                         "Madrid may send trainers.", cwd=tmp)
-    finally:
-        del os.environ["MLFLOW_TRACKING_URI"]
+    proc = stancelab("predict", "--model", cli_run["uri"], "Rome ruled out sending soldiers.",
+                     "Madrid may send trainers.", cwd=tmp, tracking_uri=f"sqlite:///{tmp}/mlflow.db")
     rows = [json.loads(line) for line in proc.stdout.splitlines()]
     assert [r["text"] for r in rows] == ["Rome ruled out sending soldiers.",
                                          "Madrid may send trainers."]

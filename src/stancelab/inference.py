@@ -28,6 +28,7 @@ log = logging.getLogger(__name__)
 #: types against this list, owned here, and not against a list stored inside the model itself.
 TRUSTED_TYPES: tuple[str, ...] = (
     "stancelab.models.StanceClassifier",
+    "stancelab.embeddings.SentenceEncoder",
     "sklearn.calibration._CalibratedClassifier",
     "sklearn.calibration._SigmoidCalibration",
     "sklearn.neural_network._stochastic_optimizers.AdamOptimizer",

@@ -252,7 +252,8 @@ def evaluate_file(predictor: Predictor, path: Path, fmt: str | None = None,
     from stancelab.data.readers import READERS
     from stancelab.errors import DataValidationError
 
-    cfg = compose(overrides).dataset
+    full = compose(overrides)
+    cfg = full.dataset
     fmt = fmt or {".jsonl": "stancelab", ".csv": "csv", ".tsv": "tsv", ".txt": "tsv",
                   ".json": "label_studio"}.get(path.suffix.lower(), "stancelab")
     if fmt not in READERS:
@@ -269,5 +270,6 @@ def evaluate_file(predictor: Predictor, path: Path, fmt: str | None = None,
     records, _ = normalize.clean_records(records, list(cfg.text.residue), 1)
     frame = predictor.predict_frame([{"text": r["text"], "target": r["target"]} for r in records])
     result = ev.evaluate([r["stance"] for r in records], frame["stance"], frame["target"],
-                         labels=predictor.classes, bootstrap=1000)
+                         labels=predictor.classes, bootstrap=full.evaluation.bootstrap,
+                         seed=full.seed)
     return {"metrics": result.metrics, "text": ev.summary_table(result)}

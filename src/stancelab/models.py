@@ -4,12 +4,14 @@ Inputs are DataFrames with a ``text`` and a ``target`` column everywhere: in tra
 MLflow's pyfunc and in the REST server. A ``ColumnTransformer`` picks the columns, so a model
 never mistakes a DataFrame's column names for documents.
 
-Two ways to use the target, chosen by ``target_mode`` in config:
+Three ways to use the target, chosen by ``target_mode`` in config:
 
 * ``joint``: one model for all targets, which also sees the target (one-hot);
-* ``per_target``: one model per target, the SemEval-2016 baseline's way.
+* ``per_target``: one model per target, the SemEval-2016 baseline's way;
+* ``text_only``: one model over the text alone, for targets unseen in training (IBM Claim
+  Stance's test motions, say).
 
-Either way a sentence whose target the model never saw is refused with a clear error.
+In the first two a sentence whose target the model never saw is refused with a clear error.
 """
 
 from __future__ import annotations
@@ -46,11 +48,15 @@ class StanceClassifier(ClassifierMixin, BaseEstimator):
         A scikit-learn pipeline taking the DataFrame (see :func:`make_pipeline`); cloned per fit.
     per_target : bool
         Fit one clone per target instead of one joint model.
+    known_targets_only : bool
+        Refuse sentences whose target was not seen in training (off for ``text_only``).
     """
 
-    def __init__(self, pipeline: Any = None, per_target: bool = False):
+    def __init__(self, pipeline: Any = None, per_target: bool = False,
+                 known_targets_only: bool = True):
         self.pipeline = pipeline
         self.per_target = per_target
+        self.known_targets_only = known_targets_only
 
     def fit(self, X: pd.DataFrame, y: Any) -> StanceClassifier:
         X = _frame(X)
@@ -73,6 +79,8 @@ class StanceClassifier(ClassifierMixin, BaseEstimator):
         return self
 
     def _check_targets(self, X: pd.DataFrame) -> None:
+        if not self.known_targets_only and not self.per_target:
+            return
         unknown = sorted(set(X[TARGET]) - set(self.targets_))
         if unknown:
             raise UnknownTargetError(
@@ -141,10 +149,13 @@ def build_model(cfg: Any) -> StanceClassifier:
     """Instantiate features and classifier from config and wrap them for stance."""
     from hydra.utils import instantiate
 
+    from stancelab.errors import StancelabError
+
+    mode = cfg.target_mode
+    if mode not in ("joint", "per_target", "text_only"):
+        raise StancelabError(f"target_mode must be joint, per_target or text_only, not {mode!r}")
     features = instantiate(cfg.features, _convert_="all")
     classifier = instantiate(cfg.model, _convert_="all")
-    per_target = cfg.target_mode == "per_target"
-    if cfg.target_mode not in ("joint", "per_target"):
-        raise ValueError(f"target_mode must be 'joint' or 'per_target', not {cfg.target_mode!r}")
-    return StanceClassifier(make_pipeline(features, classifier, use_target=not per_target),
-                            per_target=per_target)
+    return StanceClassifier(make_pipeline(features, classifier, use_target=mode == "joint"),
+                            per_target=mode == "per_target",
+                            known_targets_only=mode != "text_only")

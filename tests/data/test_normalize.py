@@ -64,3 +64,9 @@ def test_conflicting_ids_are_errors():
                           rec("c", rid="2", annotator="x", line=4)])
     assert [(p.line, p.field) for p in problems] == [(2, "id"), (4, "id")]
     assert "already used for a different text at f.jsonl:1" in problems[0].message
+
+
+def test_dedup_can_be_turned_off_for_official_benchmark_sets():
+    records = [rec("Same."), rec("Same.")]
+    kept, counts = deduplicate(records, normalized=False, exact=False)
+    assert len(kept) == 2 and counts["exact"] == 0

@@ -92,7 +92,9 @@ def prepare(cfg: Mapping[str, Any]) -> Prepared:
         raise DataValidationError(problems, limit=int(cfg.get("max_problems", 50)))
     agreement = agreement_report(records)
     records, ties = normalize.aggregate(records, tie=cfg.get("aggregation", {}).get("tie", "drop"))
-    records, dups = normalize.deduplicate(records, cfg.get("dedup", {}).get("normalized", True))
+    dedup = cfg.get("dedup", {})
+    records, dups = normalize.deduplicate(records, normalized=dedup.get("normalized", True),
+                                          exact=dedup.get("exact", True))
     split_cfg = cfg.get("split", {})
     splits, probs = assign_splits(records, split_cfg.get("ratios", {}),
                                   int(split_cfg.get("seed", 0)),

@@ -138,17 +138,20 @@ def aggregate(records: Sequence[Record], tie: str = "drop") -> tuple[list[Record
     return out, ties
 
 
-def deduplicate(records: Sequence[Record], normalized: bool = True,
+def deduplicate(records: Sequence[Record], normalized: bool = True, exact: bool = True,
                 ) -> tuple[list[Record], dict[str, int]]:
     """Drop repeated sentences (same target), keeping the first; count exact and near repeats.
 
     Exact duplicates have identical text; normalised duplicates differ only in case, spacing or
     punctuation. A repeat with a *different* label is still dropped (the first wins) and
-    counted under ``conflicting`` so that the dataset card shows it.
+    counted under ``conflicting`` so that the dataset card shows it. Benchmarks turn both
+    off (``exact=False``) to keep official sets intact.
     """
+    counts = {"exact": 0, "normalized": 0, "conflicting": 0}
+    if not exact:
+        return list(records), counts
     seen_exact: dict[tuple[str, str], str] = {}
     seen_norm: dict[tuple[str, str], str] = {}
-    counts = {"exact": 0, "normalized": 0, "conflicting": 0}
     out = []
     for rec in records:
         exact = (rec["target"], rec["text"])

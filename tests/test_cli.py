@@ -109,6 +109,7 @@ def test_bad_input_is_a_message_and_an_exit_code_not_a_traceback(model_folder, t
         ("predict", "--model", model_folder, "--target", "climate", "Some text."),
         ("predict", "--model", model_folder, "--input", "missing.csv"),
         ("data", "validate", f"paths.seeds={FIXTURES / 'broken'}"),
+        ("data", "build", "dataset.no_such_key=1"),
     ]
     (tmp_path / "bad.csv").write_text("sentence\nx\n")
     cases.append(("predict", "--model", model_folder, "--input", "bad.csv"))

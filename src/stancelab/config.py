@@ -43,9 +43,17 @@ def compose(overrides: Sequence[str] = (), config_name: str = "config") -> DictC
     from hydra import compose as hydra_compose
     from hydra import initialize_config_dir
 
+    from hydra.errors import HydraException
+    from omegaconf.errors import OmegaConfBaseException
+
+    from stancelab.errors import StancelabError
+
     register_resolvers()
-    with initialize_config_dir(str(conf_dir()), version_base="1.3", job_name="stancelab"):
-        cfg = hydra_compose(config_name, overrides=list(overrides), return_hydra_config=True)
+    try:
+        with initialize_config_dir(str(conf_dir()), version_base="1.3", job_name="stancelab"):
+            cfg = hydra_compose(config_name, overrides=list(overrides), return_hydra_config=True)
+    except (HydraException, OmegaConfBaseException) as err:
+        raise StancelabError(f"invalid configuration: {err}") from None
     return with_choices(cfg, cfg.hydra.runtime.choices)
 
 

@@ -51,3 +51,10 @@ def test_partial_or_unknown_splits_are_located_problems():
     recs[1]["split"] = "holdout"
     _, problems = assign_splits(recs, {}, 0)
     assert "unknown split 'holdout'" in problems[0].message
+
+
+def test_tiny_datasets_still_split_by_group():
+    recs = records(n_docs=3, per_doc=1)
+    splits, problems = assign_splits(recs, {"train": 0.8, "validation": 0.1, "test": 0.1}, 0)
+    assert problems == [] and sum(len(v) for v in splits.values()) == 3
+    assert splits["test"] and splits["train"]

@@ -26,9 +26,15 @@ def _grouped_holdout(labels: Sequence[str], groups: Sequence[str], fraction: flo
     if fraction <= 0 or n_groups < 2:
         return np.zeros(len(labels), dtype=bool)
     n_splits = max(2, min(n_groups, round(1 / fraction)))
-    splitter = StratifiedGroupKFold(n_splits=n_splits, shuffle=True, random_state=seed)
-    _, held = next(splitter.split(np.zeros(len(labels)), labels, groups))
     mask = np.zeros(len(labels), dtype=bool)
+    try:
+        splitter = StratifiedGroupKFold(n_splits=n_splits, shuffle=True, random_state=seed)
+        _, held = next(splitter.split(np.zeros(len(labels)), labels, groups))
+    except ValueError:
+        # Too few sentences of some label to stratify: hold out whole groups at random.
+        names = sorted(set(groups))
+        picked = set(np.random.default_rng(seed).permutation(names)[:max(1, n_groups // n_splits)])
+        held = [i for i, g in enumerate(groups) if g in picked]
     mask[held] = True
     return mask
 

@@ -42,7 +42,6 @@ def compose(overrides: Sequence[str] = (), config_name: str = "config") -> DictC
     """The same config ``stancelab train`` would see, for the data and evaluate commands."""
     from hydra import compose as hydra_compose
     from hydra import initialize_config_dir
-
     from hydra.errors import HydraException
     from omegaconf.errors import OmegaConfBaseException
 

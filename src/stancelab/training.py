@@ -132,7 +132,7 @@ def cross_validate(cfg: DictConfig, df: Any, labels: list[str]) -> dict[str, flo
 def train(cfg: DictConfig) -> TrainResult:
     """Build the dataset, fit, evaluate and (when tracking is on) log to MLflow."""
     from stancelab.data.build import build_dataset
-    from stancelab.models import build_model
+    from stancelab.tracking import tracking_uri
 
     seed_everything(int(cfg.seed))
     with step(f"dataset '{cfg.dataset.name}' ready"):
@@ -143,14 +143,19 @@ def train(cfg: DictConfig) -> TrainResult:
 
         raise StancelabError(f"dataset '{cfg.dataset.name}' has an empty train split")
     labels = list(built.report["labels"])
-    tracking = cfg.tracking
-    if not (tracking.get("uri") or os.environ.get("MLFLOW_TRACKING_URI")):
-        return _fit_and_score(cfg, data, labels, None, build_model, built)
-    return _tracked(cfg, data, labels, built)
+    if tracking_uri(cfg.tracking.get("uri")):
+        result = _tracked(cfg, data, labels, built)
+    else:
+        result = _fit_and_score(cfg, data, labels, None)
+    result.dataset_path = str(built.path)
+    return result
 
 
-def _fit_and_score(cfg: DictConfig, data: dict[str, Any], labels: list[str], out_dir: Path | None,
-                   build_model: Any, built: Any) -> TrainResult:
+def _fit_and_score(cfg: DictConfig, data: dict[str, Any], labels: list[str],
+                   out_dir: Path | None) -> TrainResult:
+    """Fit on train; score validation and test (writing plots and reports to ``out_dir``)."""
+    from stancelab.models import build_model
+
     model = build_model(cfg)
     train_df = data["train"]
     metrics: dict[str, float] = {}
@@ -164,14 +169,13 @@ def _fit_and_score(cfg: DictConfig, data: dict[str, Any], labels: list[str], out
         if split in data:
             with step(f"evaluated on {split} ({len(data[split])} sentences)"):
                 metrics.update(evaluate_split(model, data[split], cfg, labels, split, out_dir))
-    return TrainResult(metrics, dataset_path=str(built.path), extras={"model": model})
+    return TrainResult(metrics, extras={"model": model})
 
 
 def _tracked(cfg: DictConfig, data: dict[str, Any], labels: list[str], built: Any) -> TrainResult:
     import mlflow
 
     from stancelab import tracking
-    from stancelab.models import build_model
 
     tracking.configure(cfg.tracking)
     resolved = OmegaConf.to_container(cfg, resolve=True)
@@ -190,7 +194,7 @@ def _tracked(cfg: DictConfig, data: dict[str, Any], labels: list[str], built: An
             (out / "config.yaml").write_text(OmegaConf.to_yaml(cfg, resolve=True))
             (out / "dataset_card.md").write_text((built.path / "README.md").read_text())
             tracking.log_splits(data, str(cfg.dataset.name), built.fingerprint, str(built.path))
-            result = _fit_and_score(cfg, data, labels, out, build_model, built)
+            result = _fit_and_score(cfg, data, labels, out)
             mlflow.log_metrics(result.metrics)
             mlflow.log_artifacts(str(out))
             if cfg.tracking.log_model:

@@ -79,7 +79,8 @@ class StanceClassifier(ClassifierMixin, BaseEstimator):
         return self
 
     def _check_targets(self, X: pd.DataFrame) -> None:
-        if not self.known_targets_only and not self.per_target:
+        # getattr: models saved before this parameter existed check targets as they did then.
+        if not getattr(self, "known_targets_only", True) and not self.per_target:
             return
         unknown = sorted(set(X[TARGET]) - set(self.targets_))
         if unknown:

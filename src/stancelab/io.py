@@ -14,32 +14,35 @@ if TYPE_CHECKING:
     import pandas as pd
 
 
+def read_utf8(path: Path) -> str:
+    """A text file's content, or a clear error naming the file."""
+    try:
+        return path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise StancelabError(f"{path}: no such file") from None
+    except UnicodeDecodeError as err:
+        raise StancelabError(f"{path}: not valid UTF-8 (byte offset {err.start})") from None
+
+
 def read_inputs(path: Path) -> list[dict[str, Any]]:
     """Texts from ``.txt`` (one a line), ``.jsonl`` or ``.csv``/``.tsv`` with a ``text`` column."""
     if not path.exists():
         raise StancelabError(f"{path}: no such file")
-    try:
-        content = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError as err:
-        raise StancelabError(f"{path}: not valid UTF-8 (byte offset {err.start})") from None
     suffix = path.suffix.lower()
     if suffix == ".jsonl":
-        rows, problems = [], []
-        for lineno, line in enumerate(content.splitlines(), start=1):
-            if not line.strip():
-                continue
-            try:
-                obj = json.loads(line)
-            except json.JSONDecodeError as err:
-                problems.append(Problem(str(path), lineno, None, f"malformed JSON: {err.msg}"))
-                continue
-            if not isinstance(obj, dict) or "text" not in obj:
+        from stancelab.data.readers import json_lines
+
+        problems: list[Problem] = []
+        rows = []
+        for lineno, obj in json_lines(path, "utf-8", problems):
+            if "text" not in obj:
                 problems.append(Problem(str(path), lineno, "text", "missing field"))
-                continue
-            rows.append(obj)
+            else:
+                rows.append(obj)
         if problems:
             raise DataValidationError(problems)
         return rows
+    content = read_utf8(path)
     if suffix in {".csv", ".tsv"}:
         reader = csv.DictReader(content.splitlines(), delimiter="\t" if suffix == ".tsv" else ",")
         if "text" not in (reader.fieldnames or []):

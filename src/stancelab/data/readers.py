@@ -75,7 +75,7 @@ def _check_required(rec: Record, problems: list[Problem]) -> bool:
     return ok
 
 
-def _json_lines(path: Path, encoding: str, problems: list[Problem]) -> Iterable[tuple[int, dict]]:
+def json_lines(path: Path, encoding: str, problems: list[Problem]) -> Iterable[tuple[int, dict]]:
     """Yield ``(line number, object)`` for each valid JSON object line; collect the rest."""
     text, decode_problems = _decode(path, encoding)
     problems.extend(decode_problems)
@@ -99,7 +99,7 @@ def read_jsonl(path: Path, *, encoding: str = "utf-8", defaults: Mapping[str, An
     column_map = dict(column_map or {})
     problems: list[Problem] = []
     records: list[Record] = []
-    for lineno, obj in _json_lines(path, encoding, problems):
+    for lineno, obj in json_lines(path, encoding, problems):
         obj = {column_map.get(k, k): v for k, v in obj.items()}
         rec = _record((str(path), lineno), obj, dict(defaults))
         if _check_required(rec, problems):
@@ -193,7 +193,7 @@ def read_doccano(path: Path, *, defaults: Mapping[str, Any] = (), **_: Any) -> R
     """A doccano text-classification JSONL export (``text`` and a ``label`` list per line)."""
     problems: list[Problem] = []
     records: list[Record] = []
-    for lineno, obj in _json_lines(path, "utf-8", problems):
+    for lineno, obj in json_lines(path, "utf-8", problems):
         labels = obj.get("label", obj.get("labels", []))
         labels = [labels] if isinstance(labels, str) else list(labels)
         if len(labels) != 1:
@@ -308,7 +308,7 @@ def read_documents(paths: Iterable[Path]) -> tuple[dict[str, dict[str, Any]], li
     meta: dict[str, dict[str, Any]] = {}
     problems: list[Problem] = []
     for path in paths:
-        for lineno, obj in _json_lines(path, "utf-8", problems):
+        for lineno, obj in json_lines(path, "utf-8", problems):
             if "doc_id" not in obj:
                 problems.append(Problem(str(path), lineno, "doc_id", "missing field"))
                 continue

@@ -43,13 +43,9 @@ def segment_text(text: str, language: str = "en",
 
 def segment_file(path: Path, language: str = "en",
                  residue: Sequence[str] = DEFAULT_RESIDUE) -> list[str]:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise StancelabError(f"{path}: no such file") from None
-    except UnicodeDecodeError as err:
-        raise StancelabError(f"{path}: not valid UTF-8 (byte offset {err.start})") from None
-    return segment_text(text, language, residue)
+    from stancelab.io import read_utf8
+
+    return segment_text(read_utf8(path), language, residue)
 
 
 def write_annotation_file(sentences: Sequence[str], source: Path, output: str | None,

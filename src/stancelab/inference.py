@@ -166,7 +166,7 @@ class Predictor:
         return [own.index(c) for c in self.classes]
 
     def predict(self, data: Any, target: str | None = None) -> list[str]:
-        return [row["stance"] for row in self.predict_records(data, target)]
+        return self.predict_frame(data, target)["stance"].tolist()
 
     def predict_records(self, data: Any, target: str | None = None) -> list[dict[str, Any]]:
         """One dict per input: text, target, stance and a score per class."""

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from stancelab.data import normalize
 from stancelab.data.agreement import agreement_report
-from stancelab.data.readers import Record, read_source
+from stancelab.data.readers import Record, expand_paths, read_source
 from stancelab.data.split import SPLITS, assign_splits
 from stancelab.errors import DataValidationError, Problem
 
@@ -113,6 +113,16 @@ def prepare(cfg: Mapping[str, Any]) -> Prepared:
         "files": {str(f): _sha256(f) for f in files},
     }
     return Prepared(splits, report, files)
+
+
+def source_files(cfg: Mapping[str, Any]) -> list[Path]:
+    """Every input file the configured sources name (sentences and document metadata)."""
+    files: list[Path] = []
+    for source in cfg["sources"]:
+        if source.get("format") != "hf":
+            files += expand_paths(source.get("paths", []))
+            files += expand_paths(source.get("documents") or [])
+    return files
 
 
 def count_table(splits: Mapping[str, list[Record]]) -> dict[str, dict[str, dict[str, int]]]:
@@ -208,13 +218,16 @@ def build_dataset(cfg: Mapping[str, Any], cache_dir: str | Path | None = None,
 
     plain = _plain(cfg)
     cache_root = Path(cache_dir or plain.get("cache_dir") or ".stancelab/datasets")
-    prepared = prepare(plain)
-    fp = fingerprint({k: v for k, v in plain.items() if k != "cache_dir"}, prepared.report["files"])
+    # The key needs only the config and the input files' bytes, so a cache hit skips reading
+    # and validating every record.
+    files = {str(f): _sha256(f) for f in source_files(plain)}
+    fp = fingerprint({k: v for k, v in plain.items() if k != "cache_dir"}, files)
     target = cache_root / f"{plain.get('name', 'dataset')}-{fp[:12]}"
     if target.exists() and not force:
         log.debug("dataset %s unchanged; reusing %s", plain.get("name"), target)
         report = json.loads((target / "build.json").read_text())
         return BuildResult(datasets.load_from_disk(str(target)), target, fp, report, reused=True)
+    prepared = prepare(plain)
     dsd = to_dataset_dict(prepared.splits, prepared.report["labels"])
     datasets.disable_progress_bars()  # a few thousand rows save in a blink; bars are noise
     cache_root.mkdir(parents=True, exist_ok=True)

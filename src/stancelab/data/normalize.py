@@ -19,14 +19,15 @@ _SPACE = re.compile(r"\s+")
 _NON_WORD = re.compile(r"[^\w]+")
 
 
-def clean_text(text: str, residue: Sequence[str] = ()) -> str:
+def clean_text(text: str, residue: Sequence[str | re.Pattern[str]] = ()) -> str:
     """Normalise Unicode and whitespace, and drop web-page residue such as "Read more".
 
     ``residue`` holds regular expressions for boilerplate that pages glue onto sentences; they
     are removed wherever they occur, so "Read moreAccording to the BBC" becomes "According to
     the BBC".
     """
-    text = unicodedata.normalize("NFC", text)
+    if not text.isascii():
+        text = unicodedata.normalize("NFC", text)
     for pattern in residue:
         text = re.sub(pattern, " ", text)
     return _SPACE.sub(" ", text).strip()
@@ -75,9 +76,10 @@ def select_targets(records: Iterable[Record], keep: Sequence[str] | None,
 def clean_records(records: Iterable[Record], residue: Sequence[str], min_chars: int,
                   ) -> tuple[list[Record], int]:
     """Clean every text; drop those shorter than ``min_chars`` after cleaning."""
+    compiled = [re.compile(p) for p in residue]
     out, dropped = [], 0
     for rec in records:
-        text = clean_text(rec["text"], residue)
+        text = clean_text(rec["text"], compiled)
         if len(text) < min_chars:
             dropped += 1
             continue

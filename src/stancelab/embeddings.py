@@ -66,7 +66,10 @@ class SentenceEncoder(TransformerMixin, BaseEstimator):
         return encoder
 
     def fit(self, X: Any, y: Any = None) -> SentenceEncoder:
-        self.n_features_out_ = int(self._encoder().get_sentence_embedding_dimension())
+        encoder = self._encoder()
+        dimension = getattr(encoder, "get_embedding_dimension", None) or \
+            encoder.get_sentence_embedding_dimension  # older sentence-transformers
+        self.n_features_out_ = int(dimension())
         return self
 
     def transform(self, X: Any) -> np.ndarray:

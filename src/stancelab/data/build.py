@@ -32,7 +32,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-FORMAT_VERSION = "1"  # bump when the build output changes for the same inputs
+FORMAT_VERSION = "2"  # bump when the build output changes for the same inputs
 COLUMNS = ("id", "doc_id", "text", "target", "stance", "speaker")
 
 
@@ -152,7 +152,7 @@ def fingerprint(cfg: Mapping[str, Any], files: Mapping[str, str]) -> str:
 
 
 def to_dataset_dict(splits: Mapping[str, list[Record]], labels: list[str]) -> datasets.DatasetDict:
-    """Records to a ``DatasetDict`` with ``stance`` as a ``ClassLabel``."""
+    """Records to a ``DatasetDict`` with ``stance`` as a ``ClassLabel``; empty splits left out."""
     import datasets
 
     features = datasets.Features({
@@ -163,6 +163,8 @@ def to_dataset_dict(splits: Mapping[str, list[Record]], labels: list[str]) -> da
     out = {}
     for name in SPLITS:
         recs = splits.get(name, [])
+        if not recs:  # e.g. no validation split: an empty Arrow split cannot be reloaded
+            continue
         columns = {c: [None if r.get(c) is None else str(r.get(c)) for r in recs]
                    for c in COLUMNS if c != "stance"}
         columns["id"] = [r.get("id") or f"{name}-{i}" for i, r in enumerate(recs)]

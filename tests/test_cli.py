@@ -157,3 +157,18 @@ def test_multirun_sweep_groups_runs_under_one_parent(tmp_path):
         "logreg·word·joint", "logreg·char·joint", "complement_nb·word·joint",
         "complement_nb·char·joint"}
     assert "best_val_macro_f1" in parents[0].data.metrics
+
+
+def test_parallel_sweep_with_the_joblib_launcher_loses_no_run(tmp_path):
+    proc = stancelab("train", "-m", "hydra/launcher=joblib", "hydra.launcher.n_jobs=2",
+                     "model=logreg,complement_nb", *fixture_overrides(tmp_path)[:3],
+                     "features=word", "evaluation.bootstrap=0", "evaluation.plots=false",
+                     "tracking.log_model=false", cwd=tmp_path)
+    assert "2 run(s), sorted by val_macro_f1" in proc.stdout
+    client = MlflowClient(f"sqlite:///{tmp_path / 'mlflow.db'}")
+    exp = client.get_experiment_by_name("stancelab")
+    children = [r for r in client.search_runs([exp.experiment_id])
+                if r.data.tags.get("mlflow.parentRunId")]
+    assert sorted(r.info.run_name for r in children) == ["complement_nb·word·joint",
+                                                         "logreg·word·joint"]
+    assert all(r.info.status == "FINISHED" for r in children)

@@ -244,7 +244,14 @@ def build_dataset(cfg: Mapping[str, Any], cache_dir: str | Path | None = None,
         (tmp / "data").rmdir()
         if target.exists():
             shutil.rmtree(target)
-        os.replace(tmp, target)
+        try:
+            os.replace(tmp, target)
+        except OSError:
+            # Another process (a parallel sweep's worker) finished the same build first: the
+            # fingerprint says its output is identical, so use it.
+            if not (target / "build.json").exists():
+                raise
+            shutil.rmtree(tmp, ignore_errors=True)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise

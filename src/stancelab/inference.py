@@ -168,10 +168,6 @@ class Predictor:
     def predict(self, data: Any, target: str | None = None) -> list[str]:
         return self.predict_frame(data, target)["stance"].tolist()
 
-    def predict_records(self, data: Any, target: str | None = None) -> list[dict[str, Any]]:
-        """One dict per input: text, target, stance and a score per class."""
-        return self.predict_frame(data, target).to_dict(orient="records")
-
     def predict_frame(self, data: Any, target: str | None = None) -> pd.DataFrame:
         import numpy as np
 

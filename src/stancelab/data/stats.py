@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from stancelab.data.build import prepare
-from stancelab.data.readers import expand_paths, read_documents, read_source
+from stancelab.data.readers import expand_paths, read_documents
 
 HARD = {"hedge", "refusal_warning", "dismissal", "conditional", "question", "mixed",
         "other_target"}
@@ -16,14 +16,13 @@ HARD = {"hedge", "refusal_warning", "dismissal", "conditional", "question", "mix
 def corpus_stats(cfg: Any) -> dict[str, Any]:
     """Counts per target × label, per document kind, speakers, splits and hard phenomena."""
     ds = cfg.dataset
-    records, docs = [], {}
+    prepared = prepare(ds)  # validates; its records are what training sees, split
+    records = [rec for recs in prepared.splits.values() for rec in recs]
+    docs: dict[str, dict[str, Any]] = {}
     for source in ds.sources:
-        recs, _, _ = read_source(source)
-        records += recs
         if source.get("documents"):
             meta, _ = read_documents(expand_paths(source.documents))
             docs.update(meta)
-    prepared = prepare(ds)
     labels = list(ds.labels)
     per_target: dict[str, Counter[str]] = defaultdict(Counter)
     per_kind: dict[str, dict[str, Counter[str]]] = defaultdict(lambda: defaultdict(Counter))

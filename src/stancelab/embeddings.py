@@ -58,9 +58,11 @@ class SentenceEncoder(TransformerMixin, BaseEstimator):
         if encoder is None:
             try:
                 from sentence_transformers import SentenceTransformer
+                from transformers.utils import logging as transformers_logging
             except ImportError as err:
                 raise StancelabError('sentence embeddings need the extra: pip install '
                                      '"stancelab[embeddings]"') from err
+            transformers_logging.disable_progress_bar()  # one bar per loaded clone is noise
             encoder = SentenceTransformer(resolve_encoder(self.model), device=self.device)
             self.__dict__["_encoder_cache"] = encoder
         return encoder

@@ -157,9 +157,11 @@ class Predictor:
         return df
 
     def predict_proba(self, data: Any, target: str | None = None) -> np.ndarray:
-        """Scores with one column per label, in the order of :attr:`classes`."""
-        proba = self.model.predict_proba(self.frame(data, target)[["text", "target"]])
-        return proba[:, self._order()]
+        """Scores with one column per label, in the order of :attr:`classes`.
+
+        Goes through :meth:`predict_frame`, so empty texts get the same answer here as there.
+        """
+        return self.predict_frame(data, target)[self.classes].to_numpy()
 
     def _order(self) -> list[int]:
         own = [str(c) for c in self.model.classes_]
@@ -186,7 +188,6 @@ class Predictor:
         for j, label in enumerate(self.classes):
             out[label] = proba[:, j]
         return out
-
 
     def predict_batches(self, data: Any, target: str | None = None,
                          batch_size: int = 4096, progress: bool = False) -> pd.DataFrame:

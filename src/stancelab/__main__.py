@@ -1,5 +1,3 @@
-import sys
+from stancelab.cli import run
 
-from stancelab.cli import main
-
-sys.exit(main())
+run()

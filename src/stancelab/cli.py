@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -257,5 +258,24 @@ def main(argv: Sequence[str] | None = None) -> int:
     return 0
 
 
+def run() -> None:
+    """Console entry point.
+
+    After ``predict`` the process exits without the interpreter's teardown: freeing the ~1,700
+    modules a model load imports takes ~0.4 s, a fifth of a cold start, and nothing is left to
+    clean up once the output is flushed (files are closed by then; no atexit work is pending).
+    """
+    code = main()
+    if sys.argv[1:2] == ["predict"]:
+        logging.shutdown()
+        try:
+            sys.stdout.flush()
+            sys.stderr.flush()
+        except BrokenPipeError:  # e.g. `stancelab predict ... | head`
+            pass
+        os._exit(code)
+    sys.exit(code)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    run()

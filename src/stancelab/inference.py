@@ -16,7 +16,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from stancelab.errors import ModelNotFoundError, StancelabError, UntrustedModelError
+from stancelab.errors import ModelNotFoundError, StancelabError
+from stancelab.persistence import SKOPS_FILE, TRUSTED_TYPES  # noqa: F401  (part of this API)
+from stancelab.persistence import load as load_skops
 
 if TYPE_CHECKING:
     import numpy as np
@@ -24,36 +26,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-#: Types that stancelab's own pipelines contain beyond skops' defaults. Loading checks a model's
-#: types against this list, owned here, and not against a list stored inside the model itself.
-TRUSTED_TYPES: tuple[str, ...] = (
-    "stancelab.models.StanceClassifier",
-    "stancelab.embeddings.SentenceEncoder",
-    "sklearn.calibration._CalibratedClassifier",
-    "sklearn.calibration._SigmoidCalibration",
-    "sklearn.neural_network._stochastic_optimizers.AdamOptimizer",
-    "sklearn.tree._tree.Tree",
-)
-SKOPS_FILE = "stance_model.skops"
 ARTIFACT_KEY = "stance_model"
 MODEL_SCHEMES = ("runs:/", "models:/", "mlflow-artifacts:/", "file:")
 MAX_CHARS = 5000  # longer texts are cut: n-gram features past this add cost, not signal
-
-
-def load_skops(path: str | Path, trust: Iterable[str] = ()) -> Any:
-    """Load a skops file, refusing types that are neither stancelab's nor explicitly trusted."""
-    import skops.io as sio
-    from skops.io.exceptions import UntrustedTypesFoundException
-
-    allowed = sorted(set(TRUSTED_TYPES) | set(trust))
-    try:
-        return sio.load(str(path), trusted=allowed)
-    except UntrustedTypesFoundException:
-        untrusted = [t for t in sio.get_untrusted_types(file=str(path)) if t not in allowed]
-        raise UntrustedModelError(
-            f"refusing to load {path}: it contains type(s) not on stancelab's trusted list: "
-            f"{', '.join(untrusted)}. If you know where this model comes from, trust them "
-            "explicitly (stancelab.load(uri, trust=[...]) or --trust TYPE).") from None
 
 
 def _model_dir_skops(model_dir: Path) -> Path:

@@ -105,10 +105,10 @@ def log_model(model: Any, example: Any, name: str, meta: Mapping[str, Any]) -> s
     needs nothing but the listed requirements.
     """
     import mlflow
-    import skops.io as sio
     from mlflow.models import infer_signature
     from mlflow.types.schema import ColSpec, Schema
 
+    from stancelab import persistence
     from stancelab.inference import ARTIFACT_KEY, SKOPS_FILE, Predictor
 
     package = Path(stancelab.__file__).parent
@@ -117,7 +117,7 @@ def log_model(model: Any, example: Any, name: str, meta: Mapping[str, Any]) -> s
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp) / ARTIFACT_KEY
         folder.mkdir()
-        sio.dump(model, folder / SKOPS_FILE)
+        persistence.save(model, folder / SKOPS_FILE)
         (folder / "stancelab.json").write_text(json.dumps(dict(meta), indent=2))
         output = Predictor(model, default_target=meta.get("default_target"),
                            labels=meta.get("labels")).predict_frame(example)

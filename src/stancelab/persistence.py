@@ -1,0 +1,149 @@
+"""The fitted model on disk: a skops file, written and read without unpickling anything.
+
+skops keeps a default list of trusted types, and it builds that list's scikit-learn part when
+``skops.io`` is first imported, by importing every module of scikit-learn (and torch, when it is
+installed): 4-6 s, which was most of a cold ``stancelab predict`` and of a run's "log model"
+step. stancelab imports skops without that walk and puts a lazy stand-in in place of the list:
+
+* stancelab's own loads do not consult it at all: a model is checked against
+  :data:`TRUSTED_TYPES`, a list owned here (never one stored in the model), plus whatever the
+  caller trusts explicitly;
+* any other code in the process that loads with skops' defaults gets exactly upstream's list,
+  computed (with the walk) the first time it is needed.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import sys
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+from stancelab.errors import UntrustedModelError
+
+SKOPS_FILE = "stance_model.skops"
+
+#: Every non-primitive type a model built from stancelab's configurations contains. Loading
+#: refuses anything else unless trusted explicitly. tests/test_persistence.py trains every
+#: ``model`` and ``features`` option and checks that each loads against this list alone.
+TRUSTED_TYPES: tuple[str, ...] = (
+    "stancelab.models.StanceClassifier",
+    "stancelab.embeddings.SentenceEncoder",
+    "sklearn.calibration.CalibratedClassifierCV",
+    "sklearn.calibration._CalibratedClassifier",
+    "sklearn.calibration._SigmoidCalibration",
+    "sklearn.compose._column_transformer.ColumnTransformer",
+    "sklearn.ensemble._forest.RandomForestClassifier",
+    "sklearn.feature_extraction.text.CountVectorizer",
+    "sklearn.feature_extraction.text.HashingVectorizer",
+    "sklearn.feature_extraction.text.TfidfTransformer",
+    "sklearn.feature_extraction.text.TfidfVectorizer",
+    "sklearn.linear_model._logistic.LogisticRegression",
+    "sklearn.linear_model._stochastic_gradient.SGDClassifier",
+    "sklearn.naive_bayes.ComplementNB",
+    "sklearn.neural_network._multilayer_perceptron.MLPClassifier",
+    "sklearn.neural_network._stochastic_optimizers.AdamOptimizer",
+    "sklearn.pipeline.FeatureUnion",
+    "sklearn.pipeline.Pipeline",
+    "sklearn.preprocessing._encoders.OneHotEncoder",
+    "sklearn.preprocessing._label.LabelBinarizer",
+    "sklearn.preprocessing._label.LabelEncoder",
+    "sklearn.svm._classes.LinearSVC",
+    "sklearn.tree._classes.DecisionTreeClassifier",
+    "sklearn.tree._tree.Tree",
+)
+
+_OWN_LOAD: contextvars.ContextVar[bool] = contextvars.ContextVar("stancelab_own_load",
+                                                                 default=False)
+
+
+class _EstimatorNames(Sequence):
+    """Stands in for skops' default list of scikit-learn estimator names.
+
+    skops reads the list as ``names + other`` each time it checks an object. During stancelab's
+    own loads that gives ``other`` alone; otherwise the full list, computed once with the walk
+    skops would have made at import.
+    """
+
+    def __init__(self, names: list[str] | None = None):
+        self._names = names
+
+    def _all(self) -> list[str]:
+        if self._names is None:
+            from sklearn.utils import all_estimators
+            from skops.io._utils import get_type_name
+
+            names = (get_type_name(cls) for _, cls in all_estimators())
+            self._names = [n for n in names if n.startswith("sklearn.")]
+        return self._names
+
+    def __getitem__(self, index):  # type: ignore[override]
+        return self._all()[index]
+
+    def __len__(self) -> int:
+        return len(self._all())
+
+    def __add__(self, other: Iterable[str]) -> list[str]:
+        return list(other) if _OWN_LOAD.get() else self._all() + list(other)
+
+    def __radd__(self, other: Iterable[str]) -> list[str]:
+        return list(other) if _OWN_LOAD.get() else list(other) + self._all()
+
+
+def skops_io() -> Any:
+    """Import ``skops.io`` (without its import-time walk of scikit-learn) and return it."""
+    if "skops.io" not in sys.modules:
+        import sklearn.utils
+
+        walk = sklearn.utils.all_estimators
+        sklearn.utils.all_estimators = lambda type_filter=None: []
+        try:
+            import skops.io  # noqa: F401  (imported for its side effect, under the patch)
+        finally:
+            sklearn.utils.all_estimators = walk
+    import skops.io as sio
+
+    modules = [sys.modules.get(m) for m in ("skops.io._trusted_types", "skops.io._general")]
+    current = getattr(modules[0], "SKLEARN_ESTIMATOR_TYPE_NAMES", None)
+    if isinstance(current, list):  # first call: empty if the walk was skipped, else complete
+        names = _EstimatorNames(current or None)
+        for module in modules:
+            if module is not None and hasattr(module, "SKLEARN_ESTIMATOR_TYPE_NAMES"):
+                module.SKLEARN_ESTIMATOR_TYPE_NAMES = names
+    return sio
+
+
+def save(model: Any, path: str | Path) -> None:
+    """Write ``model`` as a skops file."""
+    skops_io().dump(model, str(path))
+
+
+def load(path: str | Path, trust: Iterable[str] = ()) -> Any:
+    """Load a skops file, refusing types that are neither on TRUSTED_TYPES nor in ``trust``."""
+    sio = skops_io()
+    from skops.io.exceptions import UntrustedTypesFoundException
+
+    allowed = sorted(set(TRUSTED_TYPES) | set(trust))
+    token = _OWN_LOAD.set(True)
+    try:
+        try:
+            return sio.load(str(path), trusted=allowed)
+        except UntrustedTypesFoundException:
+            untrusted = [t for t in sio.get_untrusted_types(file=str(path)) if t not in allowed]
+    finally:
+        _OWN_LOAD.reset(token)
+    raise UntrustedModelError(
+        f"refusing to load {path}: it contains type(s) not on stancelab's trusted list: "
+        f"{', '.join(untrusted)}. If you know where this model comes from, trust them "
+        "explicitly (stancelab.load(uri, trust=[...]) or --trust TYPE).")
+
+
+def untrusted_types(path: str | Path) -> list[str]:
+    """Types in a skops file that stancelab would refuse (what ``trust=`` would have to list)."""
+    sio = skops_io()
+    token = _OWN_LOAD.set(True)
+    try:
+        return [t for t in sio.get_untrusted_types(file=str(path)) if t not in TRUSTED_TYPES]
+    finally:
+        _OWN_LOAD.reset(token)

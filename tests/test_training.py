@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import json
+
 import mlflow
 import pytest
+from datasets import load_from_disk
 from mlflow import MlflowClient
 
 from stancelab.config import compose
@@ -30,8 +33,18 @@ def test_run_records_everything_needed_to_compare_runs(trained):
     artifacts = {a.path for a in client.list_artifacts(result.run_id)}
     assert {"config.yaml", "confusion_test.png", "report_test.md", "misclassified_test.csv",
             "dataset_card.md"} <= artifacts
-    inputs = {d.dataset.name for d in run.inputs.dataset_inputs}
-    assert inputs == {"seeds-train", "seeds-validation", "seeds-test"}
+    inputs = {d.dataset.name: d for d in run.inputs.dataset_inputs}
+    assert set(inputs) == {"seeds-train", "seeds-validation", "seeds-test"}
+    train_input = inputs["seeds-train"]
+    assert {t.key: t.value for t in train_input.tags}["mlflow.data.context"] == "train"
+    assert {t.key: t.value for t in inputs["seeds-validation"].tags}["mlflow.data.context"] \
+        == "eval"
+    columns = {c["name"]: c for c in json.loads(train_input.dataset.schema)["mlflow_colspec"]}
+    assert {"text", "target", "stance"} <= set(columns)
+    profile = json.loads(train_input.dataset.profile)
+    assert profile["num_rows"] == load_from_disk(result.dataset_path)["train"].num_rows
+    assert profile["num_elements"] == profile["num_rows"] * len(columns)
+    assert columns["text"]["type"] == "string" and columns["text"]["required"] is True
 
 
 def test_logged_model_predicts_through_mlflow_pyfunc(trained):

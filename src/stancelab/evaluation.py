@@ -70,16 +70,22 @@ def _scores(cm: np.ndarray, labels: Sequence[str], favor: str, against: str) -> 
 
 def bootstrap_macro_f1(y_true: np.ndarray, y_pred: np.ndarray, k: int, resamples: int,
                        seed: int) -> tuple[float, float]:
-    """Percentile 95% interval of macro-F1 over ``resamples`` bootstrap resamples."""
+    """Percentile 95% interval of macro-F1 over ``resamples`` bootstrap resamples.
+
+    Resampling n (annotated, predicted) pairs with replacement is drawing n times from the
+    confusion matrix's cells in proportion to their counts, so each resample's confusion matrix
+    is one multinomial draw: the same distribution as resampling rows, without touching them.
+    """
     rng = np.random.default_rng(seed)
-    n = len(y_true)
-    values = np.empty(resamples)
-    for r in range(resamples):
-        idx = rng.integers(0, n, n)
-        cm = _confusion(y_true[idx], y_pred[idx], k)
-        _, _, f1 = _prf(cm)
-        present = (cm.sum(axis=0) + cm.sum(axis=1)) > 0
-        values[r] = f1[present].mean()
+    cm = _confusion(y_true, y_pred, k).ravel()
+    n = int(cm.sum())
+    cms = rng.multinomial(n, cm / n, size=resamples).reshape(resamples, k, k).astype(float)
+    tp = np.diagonal(cms, axis1=1, axis2=2)
+    predicted, annotated = cms.sum(axis=1), cms.sum(axis=2)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        f1 = np.nan_to_num(2 * tp / (predicted + annotated))
+    present = (predicted + annotated) > 0
+    values = (f1 * present).sum(axis=1) / present.sum(axis=1)
     low, high = np.percentile(values, [2.5, 97.5])
     return float(low), float(high)
 
@@ -115,15 +121,14 @@ def evaluate(y_true: Sequence[str], y_pred: Sequence[str], targets: Sequence[str
 
 def plot_confusion(evaluation: Evaluation, path: Path, title: str) -> Path:
     """Confusion matrix (counts, with row-normalised shading) as a PNG."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    # A bare Figure with the Agg canvas: no pyplot, no GUI backend, nothing global to close.
+    from matplotlib.figure import Figure
 
     cm = evaluation.confusion
     rows = cm.sum(axis=1, keepdims=True)
     share = np.divide(cm, rows, out=np.zeros_like(cm, dtype=float), where=rows > 0)
-    fig, ax = plt.subplots(figsize=(4.2, 3.8), dpi=120)
+    fig = Figure(figsize=(4.2, 3.8), dpi=120)
+    ax = fig.subplots()
     ax.imshow(share, cmap="Blues", vmin=0, vmax=1)
     labels = evaluation.labels
     ax.set_xticks(range(len(labels)), labels)
@@ -137,7 +142,6 @@ def plot_confusion(evaluation: Evaluation, path: Path, title: str) -> Path:
     ax.set_title(title, fontsize=9)
     fig.tight_layout()
     fig.savefig(path)
-    plt.close(fig)
     return path
 
 

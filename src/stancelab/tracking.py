@@ -86,15 +86,29 @@ def versions() -> dict[str, str]:
 
 
 def log_splits(frames: Mapping[str, Any], name: str, fingerprint: str, source: str) -> None:
-    """Each split as an MLflow dataset input (digest = build fingerprint + split)."""
-    import mlflow
+    """Each split as an MLflow dataset input (digest = build fingerprint + split).
 
-    warnings.filterwarnings("ignore", "The specified dataset source", UserWarning)
+    The dataset entities are built here rather than with ``mlflow.data.from_pandas``, which
+    infers the schema by looking at every value in Python (~2.5 s per 100k rows). stancelab's
+    columns are all strings, so the schema is known; a column is required when it has no nulls.
+    """
+    import mlflow
+    from mlflow.entities import Dataset, DatasetInput, InputTag
+    from mlflow.types.schema import ColSpec, Schema
+    from mlflow.utils.mlflow_tags import MLFLOW_DATASET_CONTEXT
+
+    inputs = []
     for split, frame in frames.items():
-        dataset = mlflow.data.from_pandas(frame, source=source, targets="stance",
-                                          name=f"{name}-{split}",
-                                          digest=f"{fingerprint[:8]}{split[:2]}")
-        mlflow.log_input(dataset, context={"validation": "eval"}.get(split, split))
+        schema = Schema([ColSpec("string", str(col), required=not frame[col].isna().any())
+                         for col in frame.columns])
+        entity = Dataset(name=f"{name}-{split}", digest=f"{fingerprint[:8]}{split[:2]}",
+                         source_type="local", source=json.dumps({"uri": source}),
+                         schema=json.dumps({"mlflow_colspec": schema.to_dict()}),
+                         profile=json.dumps({"num_rows": len(frame),
+                                             "num_elements": int(frame.size)}))
+        context = {"validation": "eval"}.get(split, split)
+        inputs.append(DatasetInput(entity, [InputTag(MLFLOW_DATASET_CONTEXT, context)]))
+    mlflow.MlflowClient().log_inputs(mlflow.active_run().info.run_id, datasets=inputs)
 
 
 def log_model(model: Any, example: Any, name: str, meta: Mapping[str, Any]) -> str:

@@ -173,11 +173,12 @@ def _fit_and_score(cfg: DictConfig, data: dict[str, Any], labels: list[str],
 
 
 def _tracked(cfg: DictConfig, data: dict[str, Any], labels: list[str], built: Any) -> TrainResult:
-    import mlflow
+    with step("MLflow store opened"):
+        import mlflow
 
-    from stancelab import tracking
+        from stancelab import tracking
 
-    tracking.configure(cfg.tracking)
+        tracking.configure(cfg.tracking)
     resolved = OmegaConf.to_container(cfg, resolve=True)
     tags = {"stancelab.version": __version__, "stancelab.dataset_fingerprint": built.fingerprint,
             "stancelab.dataset": str(cfg.dataset.name), "stancelab.target_mode": cfg.target_mode,
@@ -190,13 +191,16 @@ def _tracked(cfg: DictConfig, data: dict[str, Any], labels: list[str], built: An
     try:
         with _sigterm_as_interrupt(), tempfile.TemporaryDirectory() as tmp:
             out = Path(tmp)
-            mlflow.log_params(tracking.flatten(resolved))
-            (out / "config.yaml").write_text(OmegaConf.to_yaml(cfg, resolve=True))
-            (out / "dataset_card.md").write_text((built.path / "README.md").read_text())
-            tracking.log_splits(data, str(cfg.dataset.name), built.fingerprint, str(built.path))
+            with step("config and datasets logged"):
+                mlflow.log_params(tracking.flatten(resolved))
+                (out / "config.yaml").write_text(OmegaConf.to_yaml(cfg, resolve=True))
+                (out / "dataset_card.md").write_text((built.path / "README.md").read_text())
+                tracking.log_splits(data, str(cfg.dataset.name), built.fingerprint,
+                                    str(built.path))
             result = _fit_and_score(cfg, data, labels, out)
-            mlflow.log_metrics(result.metrics)
-            mlflow.log_artifacts(str(out))
+            with step("metrics, plots and reports logged"):
+                mlflow.log_metrics(result.metrics)
+                mlflow.log_artifacts(str(out))
             if cfg.tracking.log_model:
                 with step("model logged"):
                     example = data["train"][["text", "target"]].head(3).reset_index(drop=True)

@@ -154,6 +154,7 @@ def fingerprint(cfg: Mapping[str, Any], files: Mapping[str, str]) -> str:
 def to_dataset_dict(splits: Mapping[str, list[Record]], labels: list[str]) -> datasets.DatasetDict:
     """Records to a ``DatasetDict`` with ``stance`` as a ``ClassLabel``; empty splits left out."""
     import datasets
+    import pyarrow as pa
 
     features = datasets.Features({
         "id": datasets.Value("string"), "doc_id": datasets.Value("string"),
@@ -168,8 +169,11 @@ def to_dataset_dict(splits: Mapping[str, list[Record]], labels: list[str]) -> da
         columns = {c: [None if r.get(c) is None else str(r.get(c)) for r in recs]
                    for c in COLUMNS if c != "stance"}
         columns["id"] = [r.get("id") or f"{name}-{i}" for i, r in enumerate(recs)]
-        columns["stance"] = [labels.index(r["stance"]) for r in recs]
-        out[name] = datasets.Dataset.from_dict(columns, features=features)
+        index = {label: i for i, label in enumerate(labels)}
+        columns["stance"] = [index[r["stance"]] for r in recs]
+        # Straight to Arrow: Dataset.from_dict would re-encode every value in Python.
+        table = pa.Table.from_pydict(columns, schema=features.arrow_schema)
+        out[name] = datasets.Dataset(table, info=datasets.DatasetInfo(features=features))
     return datasets.DatasetDict(out)
 
 

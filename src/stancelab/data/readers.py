@@ -99,9 +99,11 @@ def read_jsonl(path: Path, *, encoding: str = "utf-8", defaults: Mapping[str, An
     column_map = dict(column_map or {})
     problems: list[Problem] = []
     records: list[Record] = []
+    defaults, name = dict(defaults), str(path)
     for lineno, obj in json_lines(path, encoding, problems):
-        obj = {column_map.get(k, k): v for k, v in obj.items()}
-        rec = _record((str(path), lineno), obj, dict(defaults))
+        if column_map:
+            obj = {column_map.get(k, k): v for k, v in obj.items()}
+        rec = _record((name, lineno), obj, defaults)
         if _check_required(rec, problems):
             records.append(rec)
     return records, problems

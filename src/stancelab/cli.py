@@ -267,10 +267,12 @@ def run() -> None:
     cold start) and ~1.5 s after a ``train`` that loaded MLflow. Once the command is done, exit
     handlers are run (MLflow's, logging's, an interrupted sweep's parent run is closed), output
     is flushed, and the process ends without that teardown. When other threads are still alive
-    (e.g. a launcher's workers) the normal exit is kept, so that they are joined as usual.
+    (e.g. a launcher's workers; daemon threads do not count, Python never joins them) the
+    normal exit is kept, so that they are joined as usual.
     """
     code = main()
-    if threading.active_count() > 1:
+    others = [t for t in threading.enumerate() if t is not threading.main_thread()]
+    if any(not t.daemon for t in others):  # Python would join these before exiting
         sys.exit(code)
     atexit._run_exitfuncs()
     try:

@@ -150,17 +150,21 @@ class Predictor:
 
         df = self.frame(data, target)
         empty = df["text"].str.strip() == ""
-        proba = np.zeros((len(df), len(self.classes)))
-        if (~empty).any():
-            rows = df.loc[~empty, ["text", "target"]]
-            proba[~empty.to_numpy()] = self.model.predict_proba(rows)[:, self._order()]
-        labels = np.array(self.classes, dtype=object)[proba.argmax(axis=1)]
-        if empty.any() and "none" in self.classes:
+        classes = self.classes
+        if not empty.any():  # the usual case: no row selection, no copy
+            proba = self.model.predict_proba(df[["text", "target"]])[:, self._order()]
+        else:
+            proba = np.zeros((len(df), len(classes)))
+            if not empty.all():
+                rows = df.loc[~empty, ["text", "target"]]
+                proba[~empty.to_numpy()] = self.model.predict_proba(rows)[:, self._order()]
+        labels = np.array(classes, dtype=object)[proba.argmax(axis=1)]
+        if empty.any() and "none" in classes:
             labels[empty.to_numpy()] = "none"
-            proba[empty.to_numpy(), self.classes.index("none")] = 1.0
+            proba[empty.to_numpy(), classes.index("none")] = 1.0
         out = df[["text", "target"]].copy()
         out["stance"] = labels
-        for j, label in enumerate(self.classes):
+        for j, label in enumerate(classes):
             out[label] = proba[:, j]
         return out
 

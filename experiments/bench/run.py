@@ -403,7 +403,14 @@ class Bench:
             "floor: import the model's sklearn modules + pandas": [
                 str(PY), "-c", "import pandas, sklearn.pipeline, sklearn.compose, "
                 "sklearn.linear_model, sklearn.feature_extraction.text, sklearn.preprocessing"],
-            "floor: import skops.io": [str(PY), "-c", "import skops.io"],
+            "floor: the same imports, exit without teardown (as stancelab's CLI does)": [
+                str(PY), "-c", "import os, pandas, sklearn.pipeline, sklearn.compose, "
+                "sklearn.linear_model, sklearn.feature_extraction.text, sklearn.preprocessing; "
+                "os._exit(0)"],
+            "import skops.io (upstream: walks all of scikit-learn)": [
+                str(PY), "-c", "import skops.io"],
+            "import skops.io as stancelab does (persistence.skops_io)": [
+                str(PY), "-c", "from stancelab.persistence import skops_io; skops_io()"],
             'python -c "pass" (interpreter)': [str(PY), "-c", "pass"],
         }
         run("coldstart-warmup", cases["stancelab predict (local model folder)"], cwd, self.logs)

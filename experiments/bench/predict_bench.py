@@ -11,7 +11,8 @@ TARGET [ROUNDS]``. Reads the first N texts of DATA.jsonl and times, on the same 
 * ``predict_frame``, ``predict_proba`` (Predictor methods) and ``to_records`` (the
   ``DataFrame.to_dict(orient="records")`` step of Predictor.predict) to show where time goes.
 
-Each repeat runs every variant once, in a rotated order; ``gc.collect()`` before each. Both wall
+Each repeat runs every variant once, in a rotated order; ``gc.collect()`` before each and
+the garbage collector off during the timed call (as ``timeit`` does). Both wall
 time and this process' CPU time (``time.process_time``: not inflated when other processes take
 the CPU) are recorded. Prints one JSON object with every timing, the medians and whether all
 variants predicted the same labels.
@@ -76,10 +77,12 @@ def main() -> None:
         order = names[rep % len(names):] + names[:rep % len(names)]
         for name in order:
             gc.collect()
+            gc.disable()  # as timeit does: a collection must not land in one variant's call
             t, c = time.perf_counter(), time.process_time()
             out = variants[name](texts)
             times[name].append(time.perf_counter() - t)
             cpu[name].append(time.process_time() - c)
+            gc.enable()
             if name == "predict_frame":
                 gc.collect()
                 t, c = time.perf_counter(), time.process_time()
@@ -103,9 +106,11 @@ def main() -> None:
         wall, proc = {}, {}
         for name in order:
             gc.collect()
+            gc.disable()
             t, c = time.perf_counter(), time.process_time()
             variants[name](texts)
             wall[name], proc[name] = time.perf_counter() - t, time.process_time() - c
+            gc.enable()
         for bare in paired:
             paired[bare].append(wall[bare] / wall["predictor"])
             paired_cpu[bare].append(proc[bare] / proc["predictor"])

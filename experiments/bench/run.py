@@ -955,9 +955,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     else:
         args.overhead_sizes = [10000, 100000]
         args.predict_n = 100000
-        args.predict_repeats = 3
-        args.predict_rounds = 8
-        args.cold_repeats = 5
+        args.predict_repeats = 5
+        args.predict_rounds = 12
+        args.cold_repeats = 9
         args.repeats = args.repeats or 3
         args.variants = VARIANTS
     args.sizes = [int(s) for s in str(args.sizes).split(",") if s.strip()]

@@ -354,6 +354,24 @@ class Bench:
         self.results.setdefault("overhead", {})["model_source"] = {"size": n, "uri": uri}
         return self.model_dir
 
+    def ensure_default_model(self) -> Path:
+        """The Quick start's model (default config on the project corpus), for cold start."""
+        dest = self.work / "model-default"
+        if (dest / "MLmodel").exists():
+            return dest
+        print("\n[model] training the default model (Quick start) for coldstart", flush=True)
+        base = self.work / "model-default-train"
+        shutil.rmtree(base, ignore_errors=True)
+        base.mkdir(parents=True)
+        store = base / "mlflow.db"
+        cmd = [str(STANCELAB), "train", f"paths.cache={base / 'cache'}",
+               f"tracking.uri=sqlite:///{store}", "json=true"]
+        r = run("model-train-default", cmd, base, self.logs, timeout=self.args.timeout)
+        uri = r.json_line().get("model_uri")
+        if not uri:
+            raise SystemExit(f"training the default model failed; see {self.logs}")
+        return self.download_model(store, uri, dest, base)
+
     # -- (b) batch prediction throughput
     def predict(self) -> None:
         model = self.ensure_model()
@@ -393,12 +411,15 @@ class Bench:
     # -- (c) cold start
     def coldstart(self) -> None:
         model = self.ensure_model()
+        default_model = self.ensure_default_model()
         k = self.args.cold_repeats
         print(f"\n[coldstart] median of {k}", flush=True)
         cwd = self.work / "coldstart"
         cases = {
             "stancelab predict (local model folder)": [str(STANCELAB), "predict", "--model",
                                                         str(model), SENTENCE],
+            "stancelab predict (the Quick start's default model folder)": [
+                str(STANCELAB), "predict", "--model", str(default_model), SENTENCE],
             'python -c "import stancelab"': [str(PY), "-c", "import stancelab"],
             "floor: import the model's sklearn modules + pandas": [
                 str(PY), "-c", "import pandas, sklearn.pipeline, sklearn.compose, "
@@ -689,8 +710,14 @@ def report(bench: Bench, started: float, command: str) -> str:
         c = r["coldstart"]["cases"]
         s = c["stancelab predict (local model folder)"]["median_seconds"]
         i = c['python -c "import stancelab"']["median_seconds"]
-        lines.append(f"| c. cold start, `stancelab predict --model FOLDER \"…\"` | < "
+        lines.append(f"| c. cold start, `stancelab predict --model FOLDER \"…\"` (a's model) | < "
                      f"{GOALS['coldstart']:.0f} s | {s:.2f} s | {yes(s < GOALS['coldstart'])} |")
+        d = c.get("stancelab predict (the Quick start's default model folder)")
+        if d:
+            d = d["median_seconds"]
+            lines.append(f"| c. cold start, the same with the Quick start's default model | < "
+                         f"{GOALS['coldstart']:.0f} s | {d:.2f} s | "
+                         f"{yes(d < GOALS['coldstart'])} |")
         lines.append(f"| c. cold start, `python -c \"import stancelab\"` | < "
                      f"{GOALS['coldstart']:.0f} s | {i:.2f} s | {yes(i < GOALS['coldstart'])} |")
     if "scale" in r:
@@ -803,7 +830,10 @@ def report(bench: Bench, started: float, command: str) -> str:
         imp = c["imports"]
         lines += ["## c. Cold start", "",
                   f"Fresh processes, median of {bench.args.cold_repeats} after one warm-up run "
-                  "(so files are in the page cache).", "",
+                  "(so files are in the page cache). \"local model folder\" is the hashing + SGD "
+                  "model trained in (a); \"the Quick start's default model\" is what `stancelab "
+                  "train` builds with the default config on `seeds/` (word + char TF-IDF, "
+                  "logistic regression).", "",
                   "| command | wall, median | all runs | CPU, median | peak RSS | other load |",
                   "|---|---:|---|---:|---:|---:|"]
         for case, v in c["cases"].items():

@@ -134,6 +134,26 @@ def test_data_commands_share_the_training_config(tmp_path):
     assert "sentences per target × label" in table
 
 
+def test_the_quick_exit_keeps_exit_handlers_and_profilers_working(tmp_path):
+    """The CLI ends without interpreter teardown, but atexit work and cProfile still happen."""
+    overrides = [f"paths.seeds={FIXTURES}", f"paths.cache={tmp_path / 'c'}"]
+    out = tmp_path / "validate.prof"
+    env = {**os.environ, "MLFLOW_DISABLE_TELEMETRY": "true", "HF_HUB_OFFLINE": "1"}
+    proc = subprocess.run([sys.executable, "-m", "cProfile", "-o", str(out), "-m", "stancelab",
+                           "data", "validate", *overrides], cwd=tmp_path, env=env,
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.startswith("ok: 44 sentences")
+    assert out.stat().st_size > 0  # written by cProfile after the program ended
+    script = ("import atexit, sys; from stancelab import cli; "
+              "atexit.register(lambda: print('exit handler ran')); "
+              "sys.argv = ['stancelab', 'data', 'segment', sys.argv[1]]; cli.run()")
+    proc = subprocess.run([sys.executable, "-c", script, str(SEED)], cwd=tmp_path, env=env,
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.rstrip().endswith("exit handler ran")
+
+
 def test_segment_writes_a_file_ready_to_annotate(tmp_path):
     stancelab("data", "segment", str(SEED), "--output", "seed.jsonl", cwd=tmp_path)
     rows = [json.loads(x) for x in (tmp_path / "seed.jsonl").read_text().splitlines()]

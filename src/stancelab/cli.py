@@ -272,7 +272,9 @@ def run() -> None:
     """
     code = main()
     others = [t for t in threading.enumerate() if t is not threading.main_thread()]
-    if any(not t.daemon for t in others):  # Python would join these before exiting
+    # Python would join non-daemon threads before exiting; a profiler or tracer (cProfile,
+    # coverage, a debugger) writes its results after the program ends.
+    if any(not t.daemon for t in others) or sys.getprofile() or sys.gettrace():
         sys.exit(code)
     atexit._run_exitfuncs()
     try:

@@ -31,6 +31,23 @@ def test_project_jsonl_reads_every_field():
     assert first["_loc"][1] == 1
 
 
+def test_jsonl_is_read_by_line_and_bad_bytes_are_located(tmp_path):
+    rows = [{"id": f"s{i}", "text": t, "target": MAIN, "stance": "none"}
+            for i, t in enumerate(["One line\u2028with a line separator inside.", "Two."])]
+    path = tmp_path / "a.jsonl"
+    # ensure_ascii=False writes U+2028 raw: valid JSON that str.splitlines() would cut in two
+    path.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in rows) + "\n\n",
+                    encoding="utf-8")
+    records, problems = read_jsonl(path)
+    assert problems == [] and [r["id"] for r in records] == ["s0", "s1"]
+    assert [r["_loc"][1] for r in records] == [1, 2]
+    bad = tmp_path / "bad.jsonl"
+    bad.write_bytes(path.read_bytes() + b'{"id": "s2", "text": "caf\xe9"}\n')
+    _, problems = read_jsonl(bad)
+    assert [(p.line, p.field) for p in problems] == [(4, None)]
+    assert "invalid utf-8 bytes at offset" in problems[0].message
+
+
 def test_documents_metadata_supplies_the_split():
     source = {"format": "stancelab", "paths": [str(FIXTURES / "corpus" / "*.jsonl")],
               "documents": [str(FIXTURES / "documents" / "*.jsonl")]}

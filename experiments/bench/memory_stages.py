@@ -86,7 +86,8 @@ def main() -> None:
     splits, _ = stage("assign_splits", assign_splits, records, dcfg["split"]["ratios"],
                       int(dcfg["split"]["seed"]), dcfg["split"]["group_by"])
     del records
-    dsd = stage("to_dataset_dict (Arrow tables)", to_dataset_dict, splits, list(dcfg["labels"]))
+    dsd = stage("to_dataset_dict (Arrow tables)", to_dataset_dict, splits, list(dcfg["labels"]),
+                True)
     del splits
     out = cache / "memory-stages"
     stage("save_to_disk", dsd.save_to_disk, str(out))

@@ -87,3 +87,21 @@ def test_duplicates_are_removed_and_reported(corpus):
     built = build_dataset(dataset_cfg(corpus))
     assert built.report["duplicates"]["normalized"] == 1
     assert "normalised duplicates removed: 1" in (built.path / "README.md").read_text()
+
+
+def test_records_convert_in_chunks_and_can_be_released(monkeypatch):
+    from stancelab.data import build
+
+    monkeypatch.setattr(build, "CHUNK", 3)
+    labels = ["favor", "against", "none"]
+    recs = [{"id": None if i % 2 else f"r{i}", "doc_id": f"d{i // 4}", "text": f"sentence {i}",
+             "target": "t", "stance": labels[i % 3], "speaker": None} for i in range(8)]
+    kept = build.to_dataset_dict({"train": list(recs)}, labels)
+    splits = {"train": list(recs)}
+    released = build.to_dataset_dict(splits, labels, release=True)
+    assert splits["train"] == []  # the records are gone once converted
+    for dsd in (kept, released):
+        train = dsd["train"]
+        assert train["text"] == [f"sentence {i}" for i in range(8)]
+        assert train["id"] == [f"r{i}" if i % 2 == 0 else f"train-{i}" for i in range(8)]
+        assert train.features["stance"].int2str(train["stance"]) == [r["stance"] for r in recs]

@@ -87,7 +87,7 @@ def main() -> None:
                       int(dcfg["split"]["seed"]), dcfg["split"]["group_by"])
     del records
     dsd = stage("to_dataset_dict (Arrow tables)", to_dataset_dict, splits, list(dcfg["labels"]),
-                True)
+                True, "memory-stages")
     del splits
     out = cache / "memory-stages"
     stage("save_to_disk", dsd.save_to_disk, str(out))

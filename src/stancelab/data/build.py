@@ -155,12 +155,14 @@ CHUNK = 100_000  # records turned into Arrow at a time (bounds the temporary col
 
 
 def to_dataset_dict(splits: Mapping[str, list[Record]], labels: list[str],
-                    release: bool = False) -> datasets.DatasetDict:
+                    release: bool = False, fingerprint: str | None = None,
+                    ) -> datasets.DatasetDict:
     """Records to a ``DatasetDict`` with ``stance`` as a ``ClassLabel``; empty splits left out.
 
     With ``release``, each split's list is emptied as its records are converted, chunk by
-    chunk, so that a large build never holds all records and all Arrow tables at once (at 1M
-    sentences that was the build's memory peak, ~1 GB above the records alone).
+    chunk, so that a large build does not hold all records and all Arrow tables at once. A
+    given ``fingerprint`` (the build's) names each split's dataset; without it ``datasets``
+    hashes the whole table, which takes a transient ~3x the table in memory.
     """
     import datasets
     import pyarrow as pa
@@ -188,8 +190,9 @@ def to_dataset_dict(splits: Mapping[str, list[Record]], labels: list[str],
             # Straight to Arrow: Dataset.from_dict would re-encode every value in Python.
             tables.append(pa.Table.from_pydict(columns, schema=features.arrow_schema))
             done += len(chunk)
-        out[name] = datasets.Dataset(pa.concat_tables(tables),
-                                     info=datasets.DatasetInfo(features=features))
+        out[name] = datasets.Dataset(
+            pa.concat_tables(tables), info=datasets.DatasetInfo(features=features),
+            fingerprint=f"{fingerprint[:16]}-{name}" if fingerprint else None)
     return datasets.DatasetDict(out)
 
 
@@ -250,7 +253,8 @@ def build_dataset(cfg: Mapping[str, Any], cache_dir: str | Path | None = None,
         report = json.loads((target / "build.json").read_text())
         return BuildResult(datasets.load_from_disk(str(target)), target, fp, report, reused=True)
     prepared = prepare(plain)
-    dsd = to_dataset_dict(prepared.splits, prepared.report["labels"], release=True)
+    dsd = to_dataset_dict(prepared.splits, prepared.report["labels"], release=True,
+                          fingerprint=fp)
     datasets.disable_progress_bars()  # a few thousand rows save in a blink; bars are noise
     cache_root.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=".build-", dir=cache_root))

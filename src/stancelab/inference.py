@@ -16,9 +16,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from stancelab import persistence
 from stancelab.errors import ModelNotFoundError, StancelabError
-from stancelab.persistence import SKOPS_FILE, TRUSTED_TYPES  # noqa: F401  (part of this API)
-from stancelab.persistence import load as load_skops
+from stancelab.persistence import SKOPS_FILE
 
 if TYPE_CHECKING:
     import numpy as np
@@ -196,7 +196,7 @@ def load(uri: str, *, trust: Iterable[str] = (), default_target: str | None = No
     a local model folder (or a ``.skops`` file), or ``best`` (best run of ``experiment``)."""
     path = resolve_uri(uri, experiment, metric)
     skops_file = path if path.is_file() else _model_dir_skops(path)
-    model = load_skops(skops_file, trust)
+    model = persistence.load(skops_file, trust)
     meta_file = skops_file.parent / "stancelab.json"
     meta = json.loads(meta_file.read_text()) if meta_file.exists() else {}
     return Predictor(model, default_target=default_target or meta.get("default_target"),

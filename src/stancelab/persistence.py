@@ -16,7 +16,8 @@ from __future__ import annotations
 
 import contextvars
 import sys
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -119,31 +120,34 @@ def save(model: Any, path: str | Path) -> None:
     skops_io().dump(model, str(path))
 
 
+@contextmanager
+def _own_load() -> Iterator[None]:
+    """Within the block, skops' default list adds nothing: TRUSTED_TYPES (and ``trust``) decide."""
+    token = _OWN_LOAD.set(True)
+    try:
+        yield
+    finally:
+        _OWN_LOAD.reset(token)
+
+
 def load(path: str | Path, trust: Iterable[str] = ()) -> Any:
     """Load a skops file, refusing types that are neither on TRUSTED_TYPES nor in ``trust``."""
     sio = skops_io()
     from skops.io.exceptions import UntrustedTypesFoundException
 
-    allowed = sorted(set(TRUSTED_TYPES) | set(trust))
-    token = _OWN_LOAD.set(True)
-    try:
+    with _own_load():
         try:
-            return sio.load(str(path), trusted=allowed)
+            return sio.load(str(path), trusted=sorted(set(TRUSTED_TYPES) | set(trust)))
         except UntrustedTypesFoundException:
-            untrusted = [t for t in sio.get_untrusted_types(file=str(path)) if t not in allowed]
-    finally:
-        _OWN_LOAD.reset(token)
+            pass
     raise UntrustedModelError(
         f"refusing to load {path}: it contains type(s) not on stancelab's trusted list: "
-        f"{', '.join(untrusted)}. If you know where this model comes from, trust them "
-        "explicitly (stancelab.load(uri, trust=[...]) or --trust TYPE).")
+        f"{', '.join(untrusted_types(path, trust))}. If you know where this model comes from, "
+        "trust them explicitly (stancelab.load(uri, trust=[...]) or --trust TYPE).")
 
 
-def untrusted_types(path: str | Path) -> list[str]:
+def untrusted_types(path: str | Path, trust: Iterable[str] = ()) -> list[str]:
     """Types in a skops file that stancelab would refuse (what ``trust=`` would have to list)."""
-    sio = skops_io()
-    token = _OWN_LOAD.set(True)
-    try:
-        return [t for t in sio.get_untrusted_types(file=str(path)) if t not in TRUSTED_TYPES]
-    finally:
-        _OWN_LOAD.reset(token)
+    allowed = set(TRUSTED_TYPES) | set(trust)
+    with _own_load():
+        return [t for t in skops_io().get_untrusted_types(file=str(path)) if t not in allowed]

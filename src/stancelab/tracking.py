@@ -123,7 +123,7 @@ def log_model(model: Any, example: Any, name: str, meta: Mapping[str, Any]) -> s
     from mlflow.types.schema import ColSpec, Schema
 
     from stancelab import persistence
-    from stancelab.inference import ARTIFACT_KEY, SKOPS_FILE, Predictor
+    from stancelab.inference import ARTIFACT_KEY, Predictor
 
     package = Path(stancelab.__file__).parent
     # MLflow suggests type hints on predict; the explicit signature below already defines I/O.
@@ -131,7 +131,7 @@ def log_model(model: Any, example: Any, name: str, meta: Mapping[str, Any]) -> s
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp) / ARTIFACT_KEY
         folder.mkdir()
-        persistence.save(model, folder / SKOPS_FILE)
+        persistence.save(model, folder / persistence.SKOPS_FILE)
         (folder / "stancelab.json").write_text(json.dumps(dict(meta), indent=2))
         output = Predictor(model, default_target=meta.get("default_target"),
                            labels=meta.get("labels")).predict_frame(example)

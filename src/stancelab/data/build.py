@@ -159,10 +159,10 @@ def to_dataset_dict(splits: Mapping[str, list[Record]], labels: list[str],
                     ) -> datasets.DatasetDict:
     """Records to a ``DatasetDict`` with ``stance`` as a ``ClassLabel``; empty splits left out.
 
-    With ``release``, each split's list is emptied as its records are converted, chunk by
-    chunk, so that a large build does not hold all records and all Arrow tables at once. A
-    given ``fingerprint`` (the build's) names each split's dataset; without it ``datasets``
-    hashes the whole table, which takes a transient ~3x the table in memory.
+    Records are converted ``CHUNK`` at a time; with ``release`` each split's list is emptied
+    once converted, so the records are freed before the dataset is saved. A given
+    ``fingerprint`` (the build's) names each split's dataset; without it ``datasets`` hashes
+    the whole table, which takes a transient ~3x the table in memory.
     """
     import datasets
     import pyarrow as pa
@@ -178,18 +178,17 @@ def to_dataset_dict(splits: Mapping[str, list[Record]], labels: list[str],
         recs = splits.get(name, [])
         if not recs:  # e.g. no validation split: an empty Arrow split cannot be reloaded
             continue
-        tables, done = [], 0
-        while done < len(recs) if not release else recs:
-            chunk = recs[:CHUNK] if release else recs[done:done + CHUNK]
-            if release:
-                del recs[:CHUNK]
+        tables = []
+        for start in range(0, len(recs), CHUNK):
+            chunk = recs[start:start + CHUNK]
             columns = {c: [None if r.get(c) is None else str(r.get(c)) for r in chunk]
                        for c in COLUMNS if c != "stance"}
-            columns["id"] = [r.get("id") or f"{name}-{done + i}" for i, r in enumerate(chunk)]
+            columns["id"] = [r.get("id") or f"{name}-{start + i}" for i, r in enumerate(chunk)]
             columns["stance"] = [index[r["stance"]] for r in chunk]
             # Straight to Arrow: Dataset.from_dict would re-encode every value in Python.
             tables.append(pa.Table.from_pydict(columns, schema=features.arrow_schema))
-            done += len(chunk)
+        if release:
+            recs.clear()
         out[name] = datasets.Dataset(
             pa.concat_tables(tables), info=datasets.DatasetInfo(features=features),
             fingerprint=f"{fingerprint[:16]}-{name}" if fingerprint else None)

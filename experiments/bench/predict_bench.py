@@ -33,6 +33,19 @@ import sys
 import time
 
 
+def timed(fn, *args):
+    """``fn(*args)`` → (result, wall seconds, CPU seconds), with the garbage collector off during
+    the call (as ``timeit`` does: a collection must not land in one variant's call)."""
+    gc.collect()
+    gc.disable()
+    try:
+        t, c = time.perf_counter(), time.process_time()
+        out = fn(*args)
+        return out, time.perf_counter() - t, time.process_time() - c
+    finally:
+        gc.enable()
+
+
 def main() -> None:
     model_dir, data, n, repeats, target = sys.argv[1], sys.argv[2], int(sys.argv[3]), \
         int(sys.argv[4]), sys.argv[5]
@@ -76,19 +89,13 @@ def main() -> None:
     for rep in range(repeats):
         order = names[rep % len(names):] + names[:rep % len(names)]
         for name in order:
-            gc.collect()
-            gc.disable()  # as timeit does: a collection must not land in one variant's call
-            t, c = time.perf_counter(), time.process_time()
-            out = variants[name](texts)
-            times[name].append(time.perf_counter() - t)
-            cpu[name].append(time.process_time() - c)
-            gc.enable()
+            out, wall, proc = timed(variants[name], texts)
+            times[name].append(wall)
+            cpu[name].append(proc)
             if name == "predict_frame":
-                gc.collect()
-                t, c = time.perf_counter(), time.process_time()
-                out.to_dict(orient="records")
-                times["to_records"].append(time.perf_counter() - t)
-                cpu["to_records"].append(time.process_time() - c)
+                _, wall, proc = timed(out.to_dict, "records")
+                times["to_records"].append(wall)
+                cpu["to_records"].append(proc)
             if rep == 0:
                 outputs[name] = out
     labels = {
@@ -105,12 +112,7 @@ def main() -> None:
         order = trio[i % 3:] + trio[:i % 3]
         wall, proc = {}, {}
         for name in order:
-            gc.collect()
-            gc.disable()
-            t, c = time.perf_counter(), time.process_time()
-            variants[name](texts)
-            wall[name], proc[name] = time.perf_counter() - t, time.process_time() - c
-            gc.enable()
+            _, wall[name], proc[name] = timed(variants[name], texts)
         for bare in paired:
             paired[bare].append(wall[bare] / wall["predictor"])
             paired_cpu[bare].append(proc[bare] / proc["predictor"])

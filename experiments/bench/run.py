@@ -333,6 +333,17 @@ class Bench:
         self.results["overhead"] = out
 
     # -- model for predict / coldstart when overhead was not run
+    def train_and_download(self, tag: str, cmd: list[str], base: Path, store: Path,
+                           dest: Path) -> tuple[Path, str]:
+        """Run a training command in a fresh ``base`` folder; download its model to ``dest``."""
+        shutil.rmtree(base, ignore_errors=True)
+        base.mkdir(parents=True)
+        r = run(tag, cmd, base, self.logs, timeout=self.args.timeout)
+        uri = r.json_line().get("model_uri")
+        if not uri:
+            raise SystemExit(f"{tag} failed; see {self.logs}")
+        return self.download_model(store, uri, dest, base), uri
+
     def ensure_model(self) -> Path:
         if self.model_dir and self.model_dir.exists():
             return self.model_dir
@@ -343,14 +354,10 @@ class Bench:
         n = max(self.args.overhead_sizes)
         print(f"\n[model] training a {n}-sentence model for predict/coldstart", flush=True)
         base = self.work / "model-train"
-        shutil.rmtree(base, ignore_errors=True)
         store = base / "mlflow.db"
-        r = run(f"model-train-{n}", self.train_cmd(self.corpus(n), base / "cache", store), base,
-                self.logs, timeout=self.args.timeout)
-        uri = r.json_line().get("model_uri")
-        if not uri:
-            raise SystemExit(f"training the model failed; see {self.logs}")
-        self.model_dir = self.download_model(store, uri, self.work / "model", base)
+        self.model_dir, uri = self.train_and_download(
+            f"model-train-{n}", self.train_cmd(self.corpus(n), base / "cache", store), base,
+            store, self.work / "model")
         self.results.setdefault("overhead", {})["model_source"] = {"size": n, "uri": uri}
         return self.model_dir
 
@@ -361,16 +368,10 @@ class Bench:
             return dest
         print("\n[model] training the default model (Quick start) for coldstart", flush=True)
         base = self.work / "model-default-train"
-        shutil.rmtree(base, ignore_errors=True)
-        base.mkdir(parents=True)
         store = base / "mlflow.db"
         cmd = [str(STANCELAB), "train", f"paths.cache={base / 'cache'}",
                f"tracking.uri=sqlite:///{store}", "json=true"]
-        r = run("model-train-default", cmd, base, self.logs, timeout=self.args.timeout)
-        uri = r.json_line().get("model_uri")
-        if not uri:
-            raise SystemExit(f"training the default model failed; see {self.logs}")
-        return self.download_model(store, uri, dest, base)
+        return self.train_and_download("model-train-default", cmd, base, store, dest)[0]
 
     # -- (b) batch prediction throughput
     def predict(self) -> None:

@@ -150,13 +150,14 @@ def _predict(args: argparse.Namespace) -> int:
     from stancelab.inference import load
     from stancelab.io import read_inputs, write_predictions
 
-    predictor = load(args.model, trust=args.trust, experiment=args.experiment)
+    predictor = load(args.model, trust=args.trust, experiment=args.experiment,
+                     engine=args.engine)
     if args.article:
         from stancelab.data.segment import segment_file
         from stancelab.inference import article_report
 
-        frame = predictor.predict_frame(segment_file(Path(args.article)), args.target)
-        print(article_report(frame, predictor.classes))
+        records = predictor.predict_records(segment_file(Path(args.article)), args.target)
+        print(article_report(records, predictor.classes))
         return 0
     if args.input:
         data = read_inputs(Path(args.input))
@@ -164,9 +165,9 @@ def _predict(args: argparse.Namespace) -> int:
         data = list(args.texts)
     else:
         raise StancelabError("give texts to classify, or --input FILE, or --article FILE")
-    frame = predictor.predict_batches(data, args.target, batch_size=args.batch_size,
-                                      progress=bool(args.input))
-    write_predictions(frame, args.output, predictor.classes)
+    records = predictor.predict_records(data, args.target, batch_size=args.batch_size,
+                                        progress=bool(args.input))
+    write_predictions(records, args.output, predictor.classes)
     return 0
 
 
@@ -206,6 +207,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--output", help="write .jsonl or .csv here (default: JSONL on stdout)")
     p.add_argument("--article", help="a raw article: segment, classify, summarise")
     p.add_argument("--batch-size", type=int, default=4096)
+    p.add_argument("--engine", choices=["auto", "sklearn", "lite"], default="auto",
+                   help="auto (default): the model's NumPy-only copy when it has one, which "
+                        "starts without importing scikit-learn; sklearn: the fitted pipeline")
 
     p = sub.add_parser("evaluate", help="evaluate a saved model on an annotated file")
     model_args(p)

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from stancelab import persistence
 from stancelab.errors import ModelNotFoundError, StancelabError
-from stancelab.persistence import SKOPS_FILE
+from stancelab.persistence import LITE_FILE, SKOPS_FILE
 
 if TYPE_CHECKING:
     import numpy as np
@@ -102,119 +102,177 @@ class Predictor:
     def targets(self) -> list[str]:
         return [str(t) for t in self.model.targets_]
 
-    def frame(self, data: Any, target: str | None = None) -> pd.DataFrame:
-        """Normalise any accepted input into a ``text``/``target`` DataFrame."""
-        import pandas as pd
+    def rows(self, data: Any, target: str | None = None) -> dict[str, list[Any]]:
+        """Any accepted input as columns: ``text`` (cut at ``max_chars``, never missing),
+        ``target`` (filled in where missing) and whatever other columns it had.
 
+        Plain lists in, plain lists out: predicting from the CLI needs no pandas.
+        """
         if isinstance(data, str):
             data = [data]
-        if isinstance(data, pd.DataFrame):
-            df = data.copy()
+        if hasattr(data, "columns") and hasattr(data, "to_dict"):  # a DataFrame
+            columns = {str(c): data[c].tolist() for c in data.columns}
         elif isinstance(data, Sequence) and all(isinstance(d, str) for d in data):
-            df = pd.DataFrame({"text": list(data)})
+            columns = {"text": list(data)}
         elif isinstance(data, Sequence) and all(isinstance(d, Mapping) for d in data):
-            df = pd.DataFrame(list(data))
+            names = list(dict.fromkeys(k for d in data for k in d))
+            columns = {str(k): [d.get(k) for d in data] for k in names}
         else:
             raise StancelabError("input must be a list of strings, a list of dicts with 'text', "
                                  "or a DataFrame with a 'text' column")
-        if "text" not in df.columns:
-            raise StancelabError(f"input has no 'text' column (columns: {list(df.columns)})")
+        if "text" not in columns:
+            raise StancelabError(f"input has no 'text' column (columns: {list(columns)})")
         fill = target or self.default_target or (self.targets[0] if len(self.targets) == 1
                                                  else None)
-        if "target" not in df.columns:
+        if "target" not in columns:
             if fill is None:
                 raise StancelabError("this model knows several targets; say which "
                                      f"(target=..., one of: {', '.join(self.targets)})")
-            df["target"] = fill
+            columns["target"] = [fill] * len(columns["text"])
         elif fill is not None:
-            df["target"] = df["target"].where(df["target"].notna() & (df["target"] != ""), fill)
-        df["text"] = df["text"].fillna("").astype(str).str.slice(0, self.max_chars)
-        return df
+            columns["target"] = [fill if _missing(t) or t == "" else t
+                                 for t in columns["target"]]
+        cut = self.max_chars
+        columns["text"] = ["" if _missing(t) else str(t)[:cut] for t in columns["text"]]
+        return columns
 
-    def predict_proba(self, data: Any, target: str | None = None) -> np.ndarray:
-        """Scores with one column per label, in the order of :attr:`classes`.
+    def frame(self, data: Any, target: str | None = None) -> pd.DataFrame:
+        """Normalise any accepted input into a ``text``/``target`` DataFrame (see :meth:`rows`)."""
+        import pandas as pd
 
-        Goes through :meth:`predict_frame`, so empty texts get the same answer here as there.
-        """
-        return self.predict_frame(data, target)[self.classes].to_numpy()
+        return pd.DataFrame(self.rows(data, target))
 
     def _order(self) -> list[int]:
         own = [str(c) for c in self.model.classes_]
         return [own.index(c) for c in self.classes]
 
-    def predict(self, data: Any, target: str | None = None) -> list[str]:
-        return self.predict_frame(data, target)["stance"].tolist()
+    def score(self, texts: list[str], targets: list[Any]) -> tuple[np.ndarray, np.ndarray]:
+        """Labels and scores (columns in :attr:`classes` order) of prepared columns.
 
-    def predict_frame(self, data: Any, target: str | None = None) -> pd.DataFrame:
+        Empty texts are not sent to the model: they get ``none`` with score 1.
+        """
         import numpy as np
 
-        df = self.frame(data, target)
-        empty = df["text"].str.strip() == ""
         classes = self.classes
-        if not empty.any():  # the usual case: no row selection, no copy
-            proba = self.model.predict_proba(df[["text", "target"]])[:, self._order()]
-        else:
-            proba = np.zeros((len(df), len(classes)))
-            if not empty.all():
-                rows = df.loc[~empty, ["text", "target"]]
-                proba[~empty.to_numpy()] = self.model.predict_proba(rows)[:, self._order()]
+        empty = np.fromiter((not t.strip() for t in texts), dtype=bool, count=len(texts))
+        proba = np.zeros((len(texts), len(classes)))
+        if not empty.any():  # the usual case: no row selection
+            proba = self.model.predict_proba({"text": texts, "target": targets})[:, self._order()]
+        elif not empty.all():
+            keep = np.flatnonzero(~empty).tolist()
+            proba[~empty] = self.model.predict_proba(
+                {"text": [texts[i] for i in keep], "target": [targets[i] for i in keep]}
+            )[:, self._order()]
         labels = np.array(classes, dtype=object)[proba.argmax(axis=1)]
         if empty.any() and "none" in classes:
-            labels[empty.to_numpy()] = "none"
-            proba[empty.to_numpy(), classes.index("none")] = 1.0
-        out = df[["text", "target"]].copy()
-        out["stance"] = labels
-        for j, label in enumerate(classes):
-            out[label] = proba[:, j]
-        return out
+            labels[empty] = "none"
+            proba[empty, classes.index("none")] = 1.0
+        return labels, proba
 
-    def predict_batches(self, data: Any, target: str | None = None,
-                         batch_size: int = 4096, progress: bool = False) -> pd.DataFrame:
-        """``predict_frame`` in batches (a progress bar on big inputs); keeps extra columns."""
+    def predict_proba(self, data: Any, target: str | None = None) -> np.ndarray:
+        """Scores with one column per label, in the order of :attr:`classes`."""
+        columns = self.rows(data, target)
+        return self.score(columns["text"], columns["target"])[1]
+
+    def predict(self, data: Any, target: str | None = None) -> list[str]:
+        columns = self.rows(data, target)
+        return self.score(columns["text"], columns["target"])[0].tolist()
+
+    def predict_frame(self, data: Any, target: str | None = None) -> pd.DataFrame:
+        """``text``, ``target``, ``stance`` and one score column per label."""
         import pandas as pd
 
-        df = self.frame(data, target)
-        if len(df) <= batch_size:
-            out = self.predict_frame(df)
-        else:
-            parts = []
-            starts = range(0, len(df), batch_size)
-            if progress and sys.stderr.isatty():
-                from rich.progress import track
+        columns = self.rows(data, target)
+        labels, proba = self.score(columns["text"], columns["target"])
+        out = {"text": columns["text"], "target": columns["target"], "stance": labels,
+               **{label: proba[:, j] for j, label in enumerate(self.classes)}}
+        index = data.index if isinstance(data, pd.DataFrame) else None
+        return pd.DataFrame(out, index=index)
 
-                starts = track(starts, description="predicting", transient=True, console=None)
-            for start in starts:
-                parts.append(self.predict_frame(df.iloc[start:start + batch_size]))
-            out = pd.concat(parts, ignore_index=True)
-        extra = [c for c in df.columns if c not in out.columns]
-        return pd.concat([df[extra].reset_index(drop=True), out.reset_index(drop=True)], axis=1)
+    def predict_records(self, data: Any, target: str | None = None, batch_size: int = 4096,
+                        progress: bool = False) -> list[dict[str, Any]]:
+        """One dict per input row: its other columns, then ``text``, ``target``, ``stance``
+        and the scores. In batches, with a progress bar on big inputs on a terminal."""
+        columns = self.rows(data, target)
+        texts, targets = columns["text"], columns["target"]
+        extra = [c for c in columns if c not in ("text", "target", "stance", *self.classes)]
+        starts: Iterable[int] = range(0, len(texts), batch_size)
+        if progress and len(texts) > batch_size and sys.stderr.isatty():
+            from rich.progress import track
+
+            starts = track(starts, description="predicting", transient=True)
+        records = []
+        for start in starts:
+            stop = start + batch_size
+            labels, proba = self.score(texts[start:stop], targets[start:stop])
+            for i, (label, scores) in enumerate(zip(labels.tolist(), proba.tolist()),
+                                                start=start):
+                rec = {c: columns[c][i] for c in extra}
+                rec.update(text=texts[i], target=targets[i], stance=label)
+                rec.update(zip(self.classes, scores))
+                records.append(rec)
+        return records
+
+    def predict_batches(self, data: Any, target: str | None = None,
+                        batch_size: int = 4096, progress: bool = False) -> pd.DataFrame:
+        """:meth:`predict_records` as a DataFrame (other columns first)."""
+        import pandas as pd
+
+        records = self.predict_records(data, target, batch_size, progress)
+        columns = list(records[0]) if records else ["text", "target", "stance", *self.classes]
+        return pd.DataFrame.from_records(records, columns=columns)
+
+
+def _missing(value: Any) -> bool:
+    """None or NaN (what pandas puts in an empty cell)."""
+    return value is None or (isinstance(value, float) and value != value)
+
+
+ENGINES = ("sklearn", "lite", "auto")
 
 
 def load(uri: str, *, trust: Iterable[str] = (), default_target: str | None = None,
-         experiment: str | None = None, metric: str | None = None) -> Predictor:
+         experiment: str | None = None, metric: str | None = None,
+         engine: str = "sklearn") -> Predictor:
     """Load a model by URI: ``runs:/ID/model``, ``models:/name@alias``, ``models:/name/N``,
-    a local model folder (or a ``.skops`` file), or ``best`` (best run of ``experiment``)."""
+    a local model folder (or a ``.skops`` file), or ``best`` (best run of ``experiment``).
+
+    ``engine`` picks what scores: ``sklearn`` (the fitted StanceClassifier, as trained),
+    ``lite`` (its NumPy-only copy, see :mod:`stancelab.lite`: no scikit-learn import, same
+    scores) or ``auto`` (``lite`` when the model has a copy and no ``trust`` is asked for).
+    """
+    if engine not in ENGINES:
+        raise StancelabError(f"engine must be one of {', '.join(ENGINES)}, not {engine!r}")
     path = resolve_uri(uri, experiment, metric)
     skops_file = path if path.is_file() else _model_dir_skops(path)
-    model = persistence.load(skops_file, trust)
     meta_file = skops_file.parent / "stancelab.json"
     meta = json.loads(meta_file.read_text()) if meta_file.exists() else {}
+    lite_file = skops_file.parent / LITE_FILE
+    if engine == "lite" and not lite_file.exists():
+        raise ModelNotFoundError(f"{lite_file}: this model has no lite copy (its parts are not "
+                                 "all linear; use engine=sklearn)")
+    if engine == "lite" or (engine == "auto" and lite_file.exists() and not list(trust)):
+        from stancelab import lite
+
+        model: Any = lite.load(lite_file)
+    else:
+        model = persistence.load(skops_file, trust)
     return Predictor(model, default_target=default_target or meta.get("default_target"),
                      labels=meta.get("labels"))
 
 
-
-def article_report(frame: pd.DataFrame, classes: list[str]) -> str:
+def article_report(records: list[dict[str, Any]], classes: list[str]) -> str:
     """Per-sentence stances and the document's share of each stance."""
+    from collections import Counter
+
     lines = []
-    for i, row in enumerate(frame.itertuples(index=False), start=1):
-        score = getattr(row, row.stance) if row.stance.isidentifier() else 0.0
-        lines.append(f"{i:>3}  {row.stance:<8} {score:.2f}  {row.text}")
-    counts = frame["stance"].value_counts()
-    total = len(frame)
+    for i, rec in enumerate(records, start=1):
+        lines.append(f"{i:>3}  {rec['stance']:<8} {rec[rec['stance']]:.2f}  {rec['text']}")
+    counts = Counter(rec["stance"] for rec in records)
+    total = len(records)
     shares = "  ".join(f"{c} {counts.get(c, 0)} ({counts.get(c, 0) / max(1, total):.0%})"
                        for c in classes)
-    target = frame["target"].iloc[0] if total else ""
+    target = records[0]["target"] if total else ""
     lines += ["", f"summary  {total} sentences toward '{target}': {shares}"]
     return "\n".join(lines)
 

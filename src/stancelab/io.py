@@ -6,12 +6,9 @@ import csv
 import json
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from stancelab.errors import DataValidationError, Problem, StancelabError
-
-if TYPE_CHECKING:
-    import pandas as pd
 
 
 def read_utf8(path: Path) -> str:
@@ -51,16 +48,21 @@ def read_inputs(path: Path) -> list[dict[str, Any]]:
     return [{"text": line} for line in content.splitlines() if line.strip()]
 
 
-def write_predictions(frame: pd.DataFrame, output: str | None, classes: list[str]) -> None:
-    """JSONL (default, and for ``.jsonl``) or CSV (for ``.csv``); stdout when no output."""
-    columns = ["text", "target", "stance", *classes]
-    extra = [c for c in frame.columns if c not in columns]
-    frame = frame[[*extra, *columns]].round({c: 4 for c in classes})
+def write_predictions(records: list[dict[str, Any]], output: str | None,
+                      classes: list[str]) -> None:
+    """JSONL (default, and for ``.jsonl``) or CSV (for ``.csv``); stdout when no output.
+
+    Scores are rounded to 4 decimals: more digits only look like precision.
+    """
+    rounded = [{**rec, **{c: round(rec[c], 4) for c in classes}} for rec in records]
     if output and output.lower().endswith(".csv"):
-        frame.to_csv(output, index=False)
+        columns = list(rounded[0]) if rounded else ["text", "target", "stance", *classes]
+        with open(output, "w", encoding="utf-8", newline="") as fh:
+            writer = csv.DictWriter(fh, fieldnames=columns)
+            writer.writeheader()
+            writer.writerows(rounded)
         return
-    lines = "".join(json.dumps(rec, ensure_ascii=False) + "\n"
-                    for rec in frame.to_dict(orient="records"))
+    lines = "".join(json.dumps(rec, ensure_ascii=False) + "\n" for rec in rounded)
     if output:
         Path(output).write_text(lines, encoding="utf-8")
     else:

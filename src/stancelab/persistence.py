@@ -24,6 +24,7 @@ from typing import Any
 from stancelab.errors import UntrustedModelError
 
 SKOPS_FILE = "stance_model.skops"
+LITE_FILE = "stance_model.lite.npz"  # its NumPy-only copy, when it has one (stancelab.lite)
 
 #: Every non-primitive type a model built from stancelab's configurations contains. Loading
 #: refuses anything else unless trusted explicitly. tests/test_persistence.py trains every

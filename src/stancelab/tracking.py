@@ -111,8 +111,13 @@ def log_splits(frames: Mapping[str, Any], name: str, fingerprint: str, source: s
     mlflow.MlflowClient().log_inputs(mlflow.active_run().info.run_id, datasets=inputs)
 
 
-def log_model(model: Any, example: Any, name: str, meta: Mapping[str, Any]) -> str:
+def log_model(model: Any, example: Any, name: str, meta: Mapping[str, Any],
+              check: Any = None) -> str:
     """Log the fitted model as skops inside an MLflow pyfunc; return its ``runs:/`` URI.
+
+    Beside the skops file goes the model's NumPy-only copy (:mod:`stancelab.lite`) when it has
+    one, checked against the model on ``check`` (a ``text``/``target`` DataFrame); a model with
+    parts the copy cannot reproduce gets none, and loaders use the skops file.
 
     The pyfunc is defined by code (``stancelab/serving.py``) rather than pickled, and the
     stancelab package travels with the model (``code_paths``) so that ``mlflow models serve``
@@ -132,6 +137,13 @@ def log_model(model: Any, example: Any, name: str, meta: Mapping[str, Any]) -> s
         folder = Path(tmp) / ARTIFACT_KEY
         folder.mkdir()
         persistence.save(model, folder / persistence.SKOPS_FILE)
+        if check is not None:
+            from stancelab import lite
+
+            try:
+                lite.export(model, folder / persistence.LITE_FILE, check=check)
+            except lite.NotExportable as err:
+                log.info("no lite copy of the model: %s", err)
         (folder / "stancelab.json").write_text(json.dumps(dict(meta), indent=2))
         output = Predictor(model, default_target=meta.get("default_target"),
                            labels=meta.get("labels")).predict_frame(example)

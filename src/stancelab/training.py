@@ -179,6 +179,15 @@ def _fit_and_score(cfg: DictConfig, data: dict[str, Any], labels: list[str],
     return TrainResult(metrics, extras={"model": model})
 
 
+def _lite_check(cfg: DictConfig, data: dict[str, Any]) -> Any:
+    """Sentences on which the model's NumPy copy must agree with it (None: no copy)."""
+    lite = cfg.tracking.get("lite") or {}
+    if not lite.get("enabled", False):
+        return None
+    split = next(s for s in ("validation", "test", "train") if s in data)
+    return data[split][["text", "target"]].head(int(lite.get("check_rows", 1000)))
+
+
 def _tracked(cfg: DictConfig, data: dict[str, Any], labels: list[str], built: Any) -> TrainResult:
     with step("MLflow store opened"):
         import mlflow
@@ -215,7 +224,8 @@ def _tracked(cfg: DictConfig, data: dict[str, Any], labels: list[str], built: An
                             "targets": list(result.extras["model"].targets_),
                             "stancelab_version": __version__}
                     result.model_uri = tracking.log_model(result.extras["model"], example,
-                                                          cfg.tracking.model_name, meta)
+                                                          cfg.tracking.model_name, meta,
+                                                          check=_lite_check(cfg, data))
                     mlflow.set_tag("stancelab.model_uri", result.model_uri)
     except KeyboardInterrupt:
         mlflow.end_run(status="KILLED")

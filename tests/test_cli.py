@@ -87,6 +87,23 @@ def test_predict_files_in_and_out(model_folder, tmp_path):
     assert json.loads((tmp_path / "o.jsonl").read_text())["text"] == "Send trainers."
 
 
+def test_both_engines_write_the_same_predictions(model_folder, tmp_path):
+    rows = ['{"text": "Oslo may send troops.", "ref": 1}', '{"text": "", "ref": 2}',
+            '{"text": "Freeze the assets.", "target": "sanctions on Russia", "ref": 3}']
+    (tmp_path / "in.jsonl").write_text("\n".join(rows) + "\n")
+    outputs = {}
+    for engine in ("lite", "sklearn"):
+        for suffix in ("jsonl", "csv"):
+            stancelab("predict", "--model", model_folder, "--engine", engine, "--input",
+                      "in.jsonl", "--output", f"{engine}.{suffix}", cwd=tmp_path)
+            outputs[engine, suffix] = (tmp_path / f"{engine}.{suffix}").read_text()
+    assert outputs["lite", "jsonl"] == outputs["sklearn", "jsonl"]
+    assert outputs["lite", "csv"] == outputs["sklearn", "csv"]
+    first = json.loads(outputs["lite", "jsonl"].splitlines()[1])
+    assert first == {"ref": 2, "text": "", "target": "troop deployment to Ukraine",
+                     "stance": "none", "favor": 0.0, "against": 0.0, "none": 1.0}
+
+
 def test_predict_article_prints_sentences_and_a_summary(model_folder, tmp_path):
     proc = stancelab("predict", "--model", model_folder, "--article", str(SEED), cwd=tmp_path)
     lines = proc.stdout.splitlines()

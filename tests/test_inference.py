@@ -16,15 +16,16 @@ from stancelab.errors import (
     UnknownTargetError,
     UntrustedModelError,
 )
-from stancelab.inference import SKOPS_FILE, Predictor, resolve_uri
+from stancelab.inference import LITE_FILE, SKOPS_FILE, Predictor, resolve_uri
 
 MAIN = "troop deployment to Ukraine"
 
 
-@pytest.fixture
-def predictor(trained) -> Predictor:
+@pytest.fixture(params=["sklearn", "lite"])
+def predictor(trained, request) -> Predictor:
+    """The trained model, scored by scikit-learn and by its NumPy copy: both must behave."""
     mlflow.set_tracking_uri(trained["uri"])
-    return stancelab.load(trained["result"].model_uri)
+    return stancelab.load(trained["result"].model_uri, engine=request.param)
 
 
 def test_every_uri_form_loads_the_same_model(trained, tmp_path):
@@ -111,16 +112,50 @@ def test_untrusted_types_are_refused_unless_trusted(tmp_path):
     assert loaded.predict(["alpha beta"], target="t")[0] in {"favor", "against", "none"}
 
 
-def test_local_model_path_imports_neither_mlflow_nor_datasets(trained, tmp_path):
+def test_engines_give_the_same_answers(trained):
+    mlflow.set_tracking_uri(trained["uri"])
+    uri = trained["result"].model_uri
+    full, copy = stancelab.load(uri), stancelab.load(uri, engine="lite")
+    assert type(copy.model).__name__ == "LiteModel"
+    assert type(stancelab.load(uri, engine="auto").model).__name__ == "LiteModel"
+    rows = [{"text": "Warsaw is open to sending trainers.", "ref": 1},
+            {"text": "", "ref": 2}, {"text": None, "ref": 3},
+            {"text": "Brussels froze more Russian assets.", "target": "sanctions on Russia"}]
+    a, b = full.predict_frame(rows), copy.predict_frame(rows)
+    assert a[["text", "target", "stance"]].equals(b[["text", "target", "stance"]])
+    assert abs(a[full.classes].to_numpy() - b[copy.classes].to_numpy()).max() < 1e-12
+    assert full.predict_records(rows, batch_size=2)[0]["ref"] == 1
+    assert [r["stance"] for r in copy.predict_records(rows, batch_size=2)] == list(a["stance"])
+
+
+def test_engine_choice_errors_are_clear(trained, tmp_path):
+    mlflow.set_tracking_uri(trained["uri"])
+    folder = Path(mlflow.artifacts.download_artifacts(trained["result"].model_uri,
+                                                      dst_path=str(tmp_path / "m")))
+    with pytest.raises(StancelabError, match="engine must be one of"):
+        stancelab.load(str(folder), engine="onnx")
+    next(folder.rglob(LITE_FILE)).unlink()
+    assert type(stancelab.load(str(folder), engine="auto").model).__name__ == "StanceClassifier"
+    with pytest.raises(ModelNotFoundError, match="has no lite copy"):
+        stancelab.load(str(folder), engine="lite")
+
+
+@pytest.mark.parametrize(("engine", "absent"), [
+    ("sklearn", ["datasets", "hydra", "matplotlib", "mlflow"]),
+    ("auto", ["datasets", "mlflow", "pandas", "scipy", "skops", "sklearn"]),
+])
+def test_a_local_model_loads_without_heavy_imports(trained, tmp_path, engine, absent):
+    """Loading a folder never imports MLflow or datasets; its NumPy copy not even scikit-learn."""
     import subprocess
     import sys
 
     mlflow.set_tracking_uri(trained["uri"])
     folder = mlflow.artifacts.download_artifacts(trained["result"].model_uri,
                                                  dst_path=str(tmp_path / "m"))
-    code = ("import sys, stancelab; p = stancelab.load(sys.argv[1]); p.predict(['x y z']); "
-            "print(sorted(m for m in ('mlflow', 'datasets', 'hydra', 'matplotlib') "
-            "if m in sys.modules))")
+    code = (f"import sys, stancelab; p = stancelab.load(sys.argv[1], engine={engine!r}); "
+            "print(p.predict(['Rome will send soldiers.', ''])); "
+            f"print(sorted(m for m in {absent!r} if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code, folder], capture_output=True, text=True,
-                         check=True).stdout
-    assert out.strip() == "[]"
+                         check=True).stdout.splitlines()
+    assert out[-1] == "[]"
+    assert out[0].endswith("'none']")

@@ -62,6 +62,25 @@ def test_logged_model_predicts_through_mlflow_pyfunc(trained):
     assert ((out[["favor", "against", "none"]].sum(axis=1) - 1).abs() < 1e-6).all()
 
 
+def test_linear_models_are_logged_with_their_numpy_copy_and_others_without(trained, overrides,
+                                                                          tmp_path):
+    from pathlib import Path
+
+    from stancelab.persistence import LITE_FILE, SKOPS_FILE
+
+    def files(uri: str) -> set[str]:
+        folder = Path(mlflow.artifacts.download_artifacts(uri, dst_path=str(tmp_path / uri[-6:])))
+        return {p.name for p in folder.rglob("*")}
+
+    mlflow.set_tracking_uri(trained["uri"])
+    assert {SKOPS_FILE, LITE_FILE} <= files(trained["result"].model_uri)
+    mlflow.set_tracking_uri(overrides[2].split("=", 1)[1])
+    svm = train(compose([*overrides, "model=linear_svm", "evaluation.plots=false"]))
+    assert SKOPS_FILE in files(svm.model_uri) and LITE_FILE not in files(svm.model_uri)
+    off = train(compose([*overrides, "tracking.lite.enabled=false", "evaluation.plots=false"]))
+    assert LITE_FILE not in files(off.model_uri)
+
+
 def test_registered_model_loads_by_alias(trained):
     import stancelab
 

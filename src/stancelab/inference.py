@@ -205,11 +205,11 @@ class Predictor:
         for start in starts:
             stop = start + batch_size
             labels, proba = self.score(texts[start:stop], targets[start:stop])
-            for i, (label, scores) in enumerate(zip(labels.tolist(), proba.tolist()),
+            for i, (label, scores) in enumerate(zip(labels.tolist(), proba.tolist(), strict=True),
                                                 start=start):
                 rec = {c: columns[c][i] for c in extra}
                 rec.update(text=texts[i], target=targets[i], stance=label)
-                rec.update(zip(self.classes, scores))
+                rec.update(zip(self.classes, scores, strict=True))
                 records.append(rec)
         return records
 

@@ -155,7 +155,7 @@ def _analyzer_spec(vec: Any) -> dict[str, Any]:
     if vec.input != "content" or vec.strip_accents not in (None, "unicode", "ascii"):
         raise NotExportable(f"{name} reads input={vec.input!r}, strip_accents="
                             f"{vec.strip_accents!r}")
-    if np.dtype(vec.dtype) != np.float64:
+    if np.dtype(vec.dtype) != np.float64 and np.dtype(vec.dtype).kind not in "iu":
         raise NotExportable(f"{name} computes in {np.dtype(vec.dtype)}")
     if vec.analyzer == "word" and re.compile(vec.token_pattern).groups > 1:
         raise NotExportable(f"{name}'s token pattern has several groups")
@@ -343,7 +343,7 @@ class _Block:
         width = self.spec["width"]
         cols = np.where(h == -2**31, (2**31 - 1 - (width - 1)) % width, np.abs(h) % width)
         signs = np.where(h >= 0, 1.0, -1.0) if self.spec["alternate_sign"] else np.ones(len(h))
-        self.columns.update(zip(new, zip(cols.tolist(), signs.tolist())))
+        self.columns.update(zip(new, zip(cols.tolist(), signs.tolist(), strict=True), strict=True))
 
     def features(self, texts: Sequence[str], targets: Sequence[str]
                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -85,29 +85,39 @@ def versions() -> dict[str, str]:
     return out
 
 
-def log_splits(frames: Mapping[str, Any], name: str, fingerprint: str, source: str) -> None:
-    """Each split as an MLflow dataset input (digest = build fingerprint + split).
+def describe_splits(frames: Mapping[str, Any], name: str, fingerprint: str,
+                    source: str) -> list[dict[str, Any]]:
+    """Each split as the fields of an MLflow dataset input (digest = fingerprint + split).
 
-    The dataset entities are built here rather than with ``mlflow.data.from_pandas``, which
-    infers the schema by looking at every value in Python (~2.5 s per 100k rows). stancelab's
-    columns are all strings, so the schema is known; a column is required when it has no nulls.
+    Plain data, so the training process can describe the splits without importing MLflow;
+    :func:`log_datasets` turns them into entities. stancelab's columns are all strings, so
+    the schema is known (``mlflow.data.from_pandas`` inferred it by looking at every value:
+    ~2.5 s per 100k rows); a column is required when it has no nulls.
     """
+    return [{"name": f"{name}-{split}", "digest": f"{fingerprint[:8]}{split[:2]}",
+             "source": source, "num_rows": len(frame), "num_elements": int(frame.size),
+             "columns": {str(col): not frame[col].isna().any() for col in frame.columns},
+             "context": {"validation": "eval"}.get(split, split)}
+            for split, frame in frames.items()]
+
+
+def log_datasets(datasets: list[dict[str, Any]]) -> None:
+    """Log :func:`describe_splits`' descriptions as inputs of the active run."""
     import mlflow
     from mlflow.entities import Dataset, DatasetInput, InputTag
     from mlflow.types.schema import ColSpec, Schema
     from mlflow.utils.mlflow_tags import MLFLOW_DATASET_CONTEXT
 
     inputs = []
-    for split, frame in frames.items():
-        schema = Schema([ColSpec("string", str(col), required=not frame[col].isna().any())
-                         for col in frame.columns])
-        entity = Dataset(name=f"{name}-{split}", digest=f"{fingerprint[:8]}{split[:2]}",
-                         source_type="local", source=json.dumps({"uri": source}),
+    for d in datasets:
+        schema = Schema([ColSpec("string", col, required=required)
+                         for col, required in d["columns"].items()])
+        entity = Dataset(name=d["name"], digest=d["digest"], source_type="local",
+                         source=json.dumps({"uri": d["source"]}),
                          schema=json.dumps({"mlflow_colspec": schema.to_dict()}),
-                         profile=json.dumps({"num_rows": len(frame),
-                                             "num_elements": int(frame.size)}))
-        context = {"validation": "eval"}.get(split, split)
-        inputs.append(DatasetInput(entity, [InputTag(MLFLOW_DATASET_CONTEXT, context)]))
+                         profile=json.dumps({"num_rows": d["num_rows"],
+                                             "num_elements": d["num_elements"]}))
+        inputs.append(DatasetInput(entity, [InputTag(MLFLOW_DATASET_CONTEXT, d["context"])]))
     mlflow.MlflowClient().log_inputs(mlflow.active_run().info.run_id, datasets=inputs)
 
 

@@ -11,6 +11,7 @@ import logging
 import os
 import random
 import signal
+import sys
 import tempfile
 import time
 from collections.abc import Iterator
@@ -135,13 +136,12 @@ def train(cfg: DictConfig) -> TrainResult:
     from stancelab.tracking import tracking_uri
 
     seed_everything(int(cfg.seed))
-    tracked = bool(tracking_uri(cfg.tracking.get("uri")))
-    if tracked and cfg.tracking.log_model:
-        # skops' import looks up ~900 names by scanning every loaded module; done now, before
-        # datasets and MLflow add ~2,000 modules, it costs a second less than at "model logged".
-        from stancelab.persistence import skops_io
+    uri = tracking_uri(cfg.tracking.get("uri"))
+    if uri:  # the tracking process opens the store while the dataset is built and the model fit
+        from stancelab.tracking_worker import worker
 
-        skops_io()
+        worker().send("open", uri=uri, experiment=str(cfg.tracking.experiment),
+                      modules=_modules(cfg) if cfg.tracking.log_model else [], path=sys.path)
     with step(f"dataset '{cfg.dataset.name}' ready"):
         built = build_dataset(cfg.dataset)
     data = frames(built.dataset)
@@ -150,17 +150,39 @@ def train(cfg: DictConfig) -> TrainResult:
 
         raise StancelabError(f"dataset '{cfg.dataset.name}' has an empty train split")
     labels = list(built.report["labels"])
-    if tracked:
-        result = _tracked(cfg, data, labels, built)
-    else:
-        result = _fit_and_score(cfg, data, labels, None)
+    result = (_tracked(cfg, data, labels, built) if uri
+              else _fit_and_score(cfg, data, labels, None))
     result.dataset_path = str(built.path)
     return result
 
 
+def _modules(cfg: DictConfig) -> list[str]:
+    """Modules of every ``_target_`` in the model and features config: what unpickling the
+    fitted model imports, so the tracking process can import them during the fit."""
+    found = {"stancelab.models"}
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            target = node.get("_target_")
+            if isinstance(target, str) and "." in target:
+                found.add(target.rsplit(".", 1)[0])
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    walk(OmegaConf.to_container(cfg.model, resolve=True))
+    walk(OmegaConf.to_container(cfg.features, resolve=True))
+    return sorted(found)
+
+
 def _fit_and_score(cfg: DictConfig, data: dict[str, Any], labels: list[str],
-                   out_dir: Path | None) -> TrainResult:
-    """Fit on train; score validation and test (writing plots and reports to ``out_dir``)."""
+                   out_dir: Path | None, fitted: Any = None) -> TrainResult:
+    """Fit on train; score validation and test (writing plots and reports to ``out_dir``).
+
+    ``fitted(model)``, when given, is called between the fit and the evaluation.
+    """
     from stancelab.models import build_model
 
     model = build_model(cfg)
@@ -172,6 +194,8 @@ def _fit_and_score(cfg: DictConfig, data: dict[str, Any], labels: list[str],
         start = time.perf_counter()
         model.fit(train_df[["text", "target"]], train_df["stance"])
         metrics["fit_seconds"] = time.perf_counter() - start
+    if fitted is not None:
+        fitted(model)
     for split in ("validation", "test"):
         if split in data:
             with step(f"evaluated on {split} ({len(data[split])} sentences)"):
@@ -188,13 +212,27 @@ def _lite_check(cfg: DictConfig, data: dict[str, Any]) -> Any:
     return data[split][["text", "target"]].head(int(lite.get("check_rows", 1000)))
 
 
+def _end(w: Any, status: str) -> dict[str, Any]:
+    """End a run that did not finish; never hide the error that ended it."""
+    from stancelab.tracking_worker import TrackingError
+
+    try:
+        return w.finish(status)
+    except (TrackingError, OSError) as err:
+        log.warning("could not close the MLflow run: %s", err)
+        return {}
+
+
 def _tracked(cfg: DictConfig, data: dict[str, Any], labels: list[str], built: Any) -> TrainResult:
-    with step("MLflow store opened"):
-        import mlflow
+    """Fit and score here; the tracking process logs the run (see stancelab.tracking_worker).
 
-        from stancelab import tracking
+    The model is handed over right after the fit, so that it is saved and logged while this
+    process evaluates it.
+    """
+    from stancelab import tracking
+    from stancelab.tracking_worker import TrackingError, worker, write_model
 
-        tracking.configure(cfg.tracking)
+    w = worker()
     resolved = OmegaConf.to_container(cfg, resolve=True)
     tags = {"stancelab.version": __version__, "stancelab.dataset_fingerprint": built.fingerprint,
             "stancelab.dataset": str(cfg.dataset.name), "stancelab.target_mode": cfg.target_mode,
@@ -203,42 +241,45 @@ def _tracked(cfg: DictConfig, data: dict[str, Any], labels: list[str], built: An
     if parent := os.environ.get(tracking.PARENT_ENV):
         tags["mlflow.parentRunId"] = parent
         tags["stancelab.sweep"] = os.environ.get(tracking.SWEEP_ENV, "")
-    run = mlflow.start_run(run_name=run_name(cfg), tags=tags)
-    try:
-        with _sigterm_as_interrupt(), tempfile.TemporaryDirectory() as tmp:
-            out = Path(tmp)
-            with step("config and datasets logged"):
-                mlflow.log_params(tracking.flatten(resolved))
-                (out / "config.yaml").write_text(OmegaConf.to_yaml(cfg, resolve=True))
-                (out / "dataset_card.md").write_text((built.path / "README.md").read_text())
-                tracking.log_splits(data, str(cfg.dataset.name), built.fingerprint,
-                                    str(built.path))
-            result = _fit_and_score(cfg, data, labels, out)
-            with step("metrics, plots and reports logged"):
-                mlflow.log_metrics(result.metrics)
-                mlflow.log_artifacts(str(out))
-            if cfg.tracking.log_model:
-                with step("model logged"):
-                    example = data["train"][["text", "target"]].head(3).reset_index(drop=True)
-                    meta = {"default_target": cfg.default_target, "labels": labels,
-                            "targets": list(result.extras["model"].targets_),
-                            "stancelab_version": __version__}
-                    result.model_uri = tracking.log_model(result.extras["model"], example,
-                                                          cfg.tracking.model_name, meta,
-                                                          check=_lite_check(cfg, data))
-                    mlflow.set_tag("stancelab.model_uri", result.model_uri)
-    except KeyboardInterrupt:
-        mlflow.end_run(status="KILLED")
-        log.warning("interrupted: run %s ended as KILLED; nothing registered", run.info.run_id)
-        raise
-    except BaseException:
-        mlflow.end_run(status="FAILED")
-        raise
-    mlflow.end_run(status="FINISHED")
-    result.run_id = run.info.run_id
-    reg = cfg.tracking.register
-    if reg.enabled and result.model_uri:
-        version = tracking.register(result.model_uri, reg.name, reg.alias)
-        result.registered = f"models:/{reg.name}@{reg.alias}" if reg.alias else \
-            f"models:/{reg.name}/{version}"
+
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "artifacts"
+        out.mkdir()
+
+        def hand_over(model: Any) -> None:
+            if not cfg.tracking.log_model:
+                return
+            example = data["train"][["text", "target"]].head(3).reset_index(drop=True)
+            path = write_model(Path(tmp) / "model.pkl", model, example, _lite_check(cfg, data))
+            meta = {"default_target": cfg.default_target, "labels": labels,
+                    "targets": [str(t) for t in model.targets_],
+                    "stancelab_version": __version__}
+            w.send("model", path=str(path), name=str(cfg.tracking.model_name), meta=meta)
+
+        try:
+            with _sigterm_as_interrupt():
+                w.send("start", run_name=run_name(cfg), tags=tags,
+                       params=tracking.flatten(resolved),
+                       texts={"config.yaml": OmegaConf.to_yaml(cfg, resolve=True),
+                              "dataset_card.md": (built.path / "README.md").read_text()},
+                       datasets=tracking.describe_splits(data, str(cfg.dataset.name),
+                                                         built.fingerprint, str(built.path)))
+                w.check()  # a store that failed to open fails the run before the fit
+                result = _fit_and_score(cfg, data, labels, out, fitted=hand_over)
+                w.send("metrics", metrics=result.metrics)
+                w.send("artifacts", folder=str(out))
+                with step("run logged"):
+                    ids = w.finish("FINISHED", OmegaConf.to_container(cfg.tracking.register))
+        except KeyboardInterrupt:
+            ids = _end(w, "KILLED")
+            log.warning("interrupted: run %s ended as KILLED; nothing registered",
+                        ids.get("run_id"))
+            raise
+        except TrackingError:
+            raise  # the tracking process has ended the run as FAILED
+        except BaseException:
+            _end(w, "FAILED")
+            raise
+    result.run_id, result.model_uri = ids["run_id"], ids["model_uri"]
+    result.registered = ids["registered"]
     return result

@@ -76,3 +76,14 @@ class ExitOnFit(LogisticRegression):
 
     def fit(self, X, y, sample_weight=None):
         os._exit(3)
+
+
+class KillTrackerOnFit(LogisticRegression):
+    """A fit during which the MLflow tracking process dies (SIGKILL: no handler runs)."""
+
+    def fit(self, X, y, sample_weight=None):
+        from stancelab import tracking_worker
+
+        tracking_worker.worker()._proc.kill()
+        tracking_worker.worker()._proc.wait()
+        return super().fit(X, y, sample_weight)

@@ -66,3 +66,11 @@ train(compose({[*overrides, 'model._target_=support.ExitOnFit']!r}))
         time.sleep(0.5)  # the worker notices its closed stdin and ends the run
     assert sorted(statuses(uri)) == ["FINISHED", "KILLED"]
     assert MlflowClient(uri).get_run(proc.stdout.strip()).info.status == "FINISHED"
+
+
+def test_a_dead_tracking_process_is_an_error_and_the_next_run_gets_a_new_one(overrides):
+    with pytest.raises(StancelabError, match="tracking process has stopped"):
+        train(compose([*overrides, "model._target_=support.KillTrackerOnFit"]))
+    ok = train(compose([*overrides, "evaluation.plots=false", "tracking.log_model=false"]))
+    assert MlflowClient(overrides[2].split("=", 1)[1]).get_run(ok.run_id).info.status \
+        == "FINISHED"

@@ -51,8 +51,12 @@ class TrackingWorker:
         self._buffer = b""
         self._replies: list[dict[str, Any]] = []
 
-    def _ensure(self) -> subprocess.Popen[bytes]:
+    def _process(self, start: bool) -> subprocess.Popen[bytes]:
+        """The worker; a new one only when a run begins (``open``), never in the middle."""
         if self._proc is None or self._proc.poll() is not None:
+            if not start:
+                raise TrackingError("the MLflow tracking process has stopped (see its "
+                                    "messages above)")
             self._proc = subprocess.Popen(
                 [sys.executable, "-m", "stancelab.tracking_worker"], stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE, env={**os.environ, "PYTHONUNBUFFERED": "1"})
@@ -60,7 +64,7 @@ class TrackingWorker:
         return self._proc
 
     def send(self, op: str, **fields: Any) -> None:
-        proc = self._ensure()
+        proc = self._process(start=op == "open")
         try:
             assert proc.stdin is not None
             proc.stdin.write(json.dumps({"op": op, **fields}).encode("utf-8") + b"\n")
@@ -71,7 +75,7 @@ class TrackingWorker:
 
     def _read(self, timeout: float | None) -> None:
         """Move complete reply lines from the pipe to ``_replies`` (wait up to ``timeout``)."""
-        proc = self._ensure()
+        proc = self._process(start=False)
         assert proc.stdout is not None
         fd = proc.stdout.fileno()
         while b"\n" not in self._buffer:
@@ -132,8 +136,8 @@ def worker() -> TrackingWorker:
 def write_model(path: Path, model: Any, example: Any, check: Any) -> Path:
     """Hand the fitted model to the worker: a pickle in the run's private temporary folder.
 
-    The worker wrote nothing the training process did not, so unpickling is safe here; the
-    logged model itself is a skops file, written by the worker.
+    Pickle is fast and safe here (the worker reads a file this process wrote moments before);
+    what gets logged is a skops file, written by the worker.
     """
     with open(path, "wb") as fh:
         pickle.dump({"model": model, "example": example, "check": check}, fh, protocol=5)

@@ -23,6 +23,7 @@ ReadResult = tuple[list[Record], list[Problem]]
 
 REQUIRED = ("text", "target", "stance")
 OPTIONAL = ("id", "doc_id", "speaker", "annotator", "split", "phenomena")
+FIELDS = (*REQUIRED, *OPTIONAL)
 
 
 def expand_paths(patterns: Iterable[str | Path]) -> list[Path]:
@@ -50,7 +51,8 @@ def _decode(path: Path, encoding: str) -> tuple[str | None, list[Problem]]:
 
 
 def _record(loc: tuple[str, int], values: Mapping[str, Any], defaults: Mapping[str, Any]) -> Record:
-    rec: Record = {k: values.get(k, defaults.get(k)) for k in (*REQUIRED, *OPTIONAL)}
+    get = values.get  # once per record, not per field: this runs for every sentence
+    rec: Record = {k: get(k) for k in FIELDS}
     for key, value in defaults.items():
         if rec.get(key) in (None, ""):
             rec[key] = value

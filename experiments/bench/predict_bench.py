@@ -8,6 +8,8 @@ TARGET [ROUNDS]``. Reads the first N texts of DATA.jsonl and times, on the same 
   StanceClassifier (building the DataFrame from the list is included in the time);
 * ``pipeline``    ``predictor.model.estimator_.predict(DataFrame(text, target))``: the inner
   scikit-learn Pipeline, DataFrame building included;
+* ``lite``        ``stancelab.load(MODEL_DIR, engine="lite").predict(texts, target=TARGET)``:
+  the model's NumPy-only copy (what ``stancelab predict`` uses), when the folder has one;
 * ``predict_frame``, ``predict_proba`` (Predictor methods) and ``to_records`` (the
   ``DataFrame.to_dict(orient="records")`` step of Predictor.predict) to show where time goes.
 
@@ -62,6 +64,7 @@ def main() -> None:
     import pandas as pd
 
     import stancelab
+    import stancelab.errors
 
     predictor = stancelab.load(model_dir)
     load_seconds = time.perf_counter() - t
@@ -71,6 +74,11 @@ def main() -> None:
     def frame(items):
         return pd.DataFrame({"text": items, "target": target})
 
+    try:
+        lite = stancelab.load(model_dir, engine="lite")
+    except stancelab.errors.ModelNotFoundError:  # a model with parts the copy does not cover
+        lite = None
+
     variants = {
         "predictor": lambda items: predictor.predict(items, target=target),
         "classifier": lambda items: classifier.predict(frame(items)),
@@ -78,6 +86,8 @@ def main() -> None:
         "predict_frame": lambda items: predictor.predict_frame(items, target=target),
         "predict_proba": lambda items: predictor.predict_proba(items, target=target),
     }
+    if lite is not None:
+        variants["lite"] = lambda items: lite.predict(items, target=target)
     for fn in variants.values():  # warm-up: first-call costs (imports, caches) are not throughput
         fn(texts[:1000])
 
@@ -103,6 +113,7 @@ def main() -> None:
         "classifier": [str(x) for x in outputs["classifier"]],
         "pipeline": [str(x) for x in outputs["pipeline"]],
         "predict_frame": list(outputs["predict_frame"]["stance"]),
+        **({"lite": list(outputs["lite"])} if "lite" in outputs else {}),
     }
     same = all(v == labels["predictor"] for v in labels.values())
     paired: dict[str, list[float]] = {"classifier": [], "pipeline": []}

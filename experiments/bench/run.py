@@ -403,7 +403,9 @@ class Bench:
         res["foreign_load"] = r.foreign_load
         res["peak_rss_mb"] = r.peak_rss_mb
         for k in ("predictor", "classifier", "pipeline", "predict_frame", "predict_proba",
-                  "to_records"):
+                  "to_records", "lite"):
+            if k not in res["median_seconds"]:
+                continue
             print(f"  {k:<14} {res['median_seconds'][k]:7.3f} s  {sps[k]:10.0f} sentences/s  "
                   f"cpu {res['median_cpu_seconds'][k]:7.3f} s", flush=True)
         print(f"  → Predictor.predict / StanceClassifier.predict throughput: "
@@ -844,9 +846,13 @@ def report(bench: Bench, started: float, command: str) -> str:
                 ("pipeline", "`predictor.model.estimator_.predict(DataFrame)` (inner Pipeline)"),
                 ("predict_frame", "`predictor.predict_frame(list, target=…)`"),
                 ("predict_proba", "`predictor.predict_proba(list, target=…)`"),
-                ("to_records", "`frame.to_dict(orient=\"records\")` (inside `predict`)")]
+                ("to_records", "`frame.to_dict(orient=\"records\")` (inside `predict`)"),
+                ("lite", "`stancelab.load(folder, engine=\"lite\").predict(list, target=…)` "
+                         "(the NumPy-only copy, as `stancelab predict` uses it)")]
         cps, mc = p.get("sentences_per_cpu_second", {}), p.get("median_cpu_seconds", {})
         for key, text in rows:
+            if key not in p["times"]:
+                continue
             every = ", ".join(f"{x:.2f}" for x in p["times"][key])
             cpu_cells = (f"{mc[key]:.2f} s | {cps[key] / cps['classifier']:.2f}x" if cps
                          else "— | —")

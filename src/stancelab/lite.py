@@ -23,7 +23,9 @@ import json
 import re
 import unicodedata
 import zipfile
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections import Counter
+from collections.abc import Callable, Mapping, Sequence
+from itertools import chain, repeat
 from pathlib import Path
 from typing import Any
 
@@ -331,49 +333,53 @@ class _Block:
             text = arrays[spec["terms"]].tobytes().decode("utf-8")
             self.columns = {t: i for i, t in enumerate(text.split("\x00"))} if text else {}
         else:
-            self.columns = {}  # a cache of hashed n-grams: (column, sign)
+            self.columns, self.signs = {}, {}  # caches: hashed n-gram → column, → sign
 
-    def _hashed(self, grams: Iterable[str]) -> None:
+    def _hashed(self, grams: list[str]) -> None:
+        """Hash the n-grams not seen before (all at once) into the column and sign caches."""
         new = [g for g in set(grams) if g not in self.columns]
         if not new:
             return
-        if len(self.columns) > 2_000_000:
+        if len(self.columns) > 2_000_000:  # bound the caches on endless inputs
             self.columns.clear()
+            self.signs.clear()
         h = murmurhash3_32([g.encode("utf-8") for g in new])
         width = self.spec["width"]
         cols = np.where(h == -2**31, (2**31 - 1 - (width - 1)) % width, np.abs(h) % width)
-        signs = np.where(h >= 0, 1.0, -1.0) if self.spec["alternate_sign"] else np.ones(len(h))
-        self.columns.update(zip(new, zip(cols.tolist(), signs.tolist(), strict=True), strict=True))
+        self.columns.update(zip(new, cols.tolist(), strict=True))
+        if self.spec["alternate_sign"]:
+            self.signs.update(zip(new, np.where(h >= 0, 1.0, -1.0).tolist(), strict=True))
 
     def features(self, texts: Sequence[str], targets: Sequence[str]
                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(row, column, value) of every non-zero feature of the documents."""
-        rows: list[int] = []
-        cols: list[int] = []
-        vals: list[float] = []
         if self.kind == "target":
-            for i, target in enumerate(targets):
-                if (j := self.columns.get(target)) is not None:
-                    rows.append(i)
-                    cols.append(j)
-                    vals.append(1.0)
-            return _arrays(rows, cols, vals, self.offset)
-        grams = [self.analyze(t) for t in texts]
+            found = [(i, j) for i, t in enumerate(targets)
+                     if (j := self.columns.get(t)) is not None]
+            return (np.array([i for i, _ in found], dtype=np.int64),
+                    np.array([j for _, j in found], dtype=np.int64) + self.offset,
+                    np.ones(len(found)))
+        # Count each document's n-grams (Counter counts in C), then look every distinct n-gram
+        # of the batch up at once; a vocabulary gives each its own column, hashing may merge
+        # several, whose counts are then summed per (row, column).
+        grams = [Counter(self.analyze(t)) for t in texts]
+        flat = list(chain.from_iterable(grams))
+        n = len(flat)
+        row = np.repeat(np.arange(len(texts)), [len(doc) for doc in grams])
+        val = np.fromiter(chain.from_iterable(doc.values() for doc in grams), np.float64, n)
         if self.kind == "hash":
-            self._hashed(g for doc in grams for g in doc)
-        lookup = self.columns.get
-        for i, doc in enumerate(grams):
-            counts: dict[int, float] = {}
-            for gram in doc:
-                hit = lookup(gram)
-                if hit is None:
-                    continue
-                j, sign = (hit, 1.0) if self.kind == "vocab" else hit
-                counts[j] = counts.get(j, 0.0) + sign
-            rows += [i] * len(counts)
-            cols += counts.keys()
-            vals += counts.values()
-        row, col, val = _arrays(rows, cols, vals, 0)
+            self._hashed(flat)
+            col = np.fromiter(map(self.columns.__getitem__, flat), np.int64, n)
+            if self.spec["alternate_sign"]:
+                val = val * np.fromiter(map(self.signs.__getitem__, flat), np.float64, n)
+            width = self.spec["width"]
+            keys, where = np.unique(row * width + col, return_inverse=True)
+            val = np.bincount(where, weights=val, minlength=len(keys))
+            row, col = keys // width, keys % width
+        else:
+            col = np.fromiter(map(self.columns.get, flat, repeat(-1)), np.int64, n)
+            keep = col >= 0
+            row, col, val = row[keep], col[keep], val[keep]
         if self.spec["binary"]:
             val[:] = 1.0
         if self.sublinear:
@@ -387,12 +393,6 @@ class _Block:
             scale[scale == 0.0] = 1.0
             val = val / scale[row]
         return row, col + self.offset, val * self.spec["weight"]
-
-
-def _arrays(rows: list[int], cols: list[int], vals: list[float], offset: int
-            ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    return (np.asarray(rows, dtype=np.int64), np.asarray(cols, dtype=np.int64) + offset,
-            np.asarray(vals, dtype=np.float64))
 
 
 class _Linear:

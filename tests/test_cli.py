@@ -209,3 +209,23 @@ def test_parallel_sweep_with_the_joblib_launcher_loses_no_run(tmp_path):
     assert sorted(r.info.run_name for r in children) == ["complement_nb·word·joint",
                                                          "logreg·word·joint"]
     assert all(r.info.status == "FINISHED" for r in children)
+
+
+def test_auto_engine_hands_long_inputs_to_scikit_learn(model_folder, monkeypatch, capsys):
+    """Past ``LITE_MAX_ROWS`` sentences the pipeline's faster scoring beats the copy's start."""
+    from stancelab import cli, inference
+
+    engines = []
+    real_load = inference.load
+
+    def load(*args, **kwargs):
+        engines.append(kwargs["engine"])
+        return real_load(*args, **kwargs)
+
+    monkeypatch.setattr(inference, "load", load)
+    monkeypatch.setattr(cli, "LITE_MAX_ROWS", 2)
+    for texts in (["Oslo may send troops."] * 2, ["Oslo may send troops."] * 3):
+        assert cli.main(["predict", "--model", model_folder, *texts]) == 0
+    assert engines == ["auto", "sklearn"]
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 5 and len({json.loads(line)["stance"] for line in lines}) == 1

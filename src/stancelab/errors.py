@@ -7,7 +7,9 @@ or record, field) so that a user can open the file and fix it.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 
 class StancelabError(Exception):
@@ -46,6 +48,16 @@ class DataValidationError(StancelabError):
 
 class UnknownTargetError(StancelabError):
     """A sentence names a target the model was not trained on."""
+
+
+def check_known_targets(targets: Iterable[Any], known: Iterable[Any]) -> None:
+    """Raise :class:`UnknownTargetError` naming the targets not in ``known``, and the known."""
+    known = list(known)
+    unknown = sorted(set(targets) - set(known), key=str)
+    if unknown:
+        raise UnknownTargetError(
+            f"no model for target(s) {', '.join(repr(t) for t in unknown)}; "
+            f"this model knows: {', '.join(repr(t) for t in known)}")
 
 
 class UntrustedModelError(StancelabError):

@@ -213,15 +213,6 @@ class Predictor:
                 records.append(rec)
         return records
 
-    def predict_batches(self, data: Any, target: str | None = None,
-                        batch_size: int = 4096, progress: bool = False) -> pd.DataFrame:
-        """:meth:`predict_records` as a DataFrame (other columns first)."""
-        import pandas as pd
-
-        records = self.predict_records(data, target, batch_size, progress)
-        columns = list(records[0]) if records else ["text", "target", "stance", *self.classes]
-        return pd.DataFrame.from_records(records, columns=columns)
-
 
 def _missing(value: Any) -> bool:
     """None or NaN (what pandas puts in an empty cell)."""

@@ -31,7 +31,7 @@ from typing import Any
 
 import numpy as np
 
-from stancelab.errors import StancelabError, UnknownTargetError
+from stancelab.errors import StancelabError, check_known_targets
 from stancelab.persistence import LITE_FILE
 
 FORMAT = 1
@@ -443,23 +443,17 @@ class LiteModel:
         self._models = {t: _Linear(m, arrays) for t, m in spec["models"].items()}
         self._column = {c: j for j, c in enumerate(spec["classes"])}
 
-    def _check_targets(self, targets: Sequence[str]) -> None:
-        if not self.spec["known_targets_only"] and not self.per_target:
-            return
-        unknown = sorted(set(targets) - set(self.spec["targets"]), key=str)
-        if unknown:
-            raise UnknownTargetError(
-                f"no model for target(s) {', '.join(repr(t) for t in unknown)}; "
-                f"this model knows: {', '.join(repr(t) for t in self.spec['targets'])}")
-
     def predict_proba(self, X: Any) -> np.ndarray:
         texts, targets = list(X["text"]), list(X["target"])
-        self._check_targets(targets)
+        if self.spec["known_targets_only"] or self.per_target:
+            check_known_targets(targets, self.spec["targets"])
         out = np.zeros((len(texts), len(self.classes_)))
-        groups = {"*": list(range(len(texts)))} if not self.per_target else {}
+        groups: dict[str, list[int]] = {}
         if self.per_target:
             for i, target in enumerate(targets):
                 groups.setdefault(target, []).append(i)
+        else:
+            groups["*"] = list(range(len(texts)))
         for key, rows in groups.items():
             model = self._models[key]
             if model.constant is not None:

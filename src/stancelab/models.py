@@ -27,7 +27,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder
 from sklearn.utils.validation import check_is_fitted
 
-from stancelab.errors import UnknownTargetError
+from stancelab.errors import check_known_targets
 
 TEXT, TARGET = "text", "target"
 
@@ -83,11 +83,7 @@ class StanceClassifier(ClassifierMixin, BaseEstimator):
         # getattr: models saved before this parameter existed check targets as they did then.
         if not getattr(self, "known_targets_only", True) and not self.per_target:
             return
-        unknown = sorted(set(X[TARGET]) - set(self.targets_))
-        if unknown:
-            raise UnknownTargetError(
-                f"no model for target(s) {', '.join(repr(t) for t in unknown)}; "
-                f"this model knows: {', '.join(repr(t) for t in self.targets_)}")
+        check_known_targets(X[TARGET], self.targets_)
 
     def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
         check_is_fitted(self, "classes_")

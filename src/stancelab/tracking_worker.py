@@ -34,6 +34,7 @@ from stancelab.errors import StancelabError
 
 log = logging.getLogger("stancelab")
 PREFIX = "tracking: "
+STOPPED = "the MLflow tracking process has stopped (see its messages above)"
 
 
 class TrackingError(StancelabError):
@@ -55,8 +56,7 @@ class TrackingWorker:
         """The worker; a new one only when a run begins (``open``), never in the middle."""
         if self._proc is None or self._proc.poll() is not None:
             if not start:
-                raise TrackingError("the MLflow tracking process has stopped (see its "
-                                    "messages above)")
+                raise TrackingError(STOPPED)
             self._proc = subprocess.Popen(
                 [sys.executable, "-m", "stancelab.tracking_worker"], stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE, env={**os.environ, "PYTHONUNBUFFERED": "1"})
@@ -70,8 +70,7 @@ class TrackingWorker:
             proc.stdin.write(json.dumps({"op": op, **fields}).encode("utf-8") + b"\n")
             proc.stdin.flush()
         except BrokenPipeError:
-            raise TrackingError("the MLflow tracking process has stopped (see its messages "
-                                "above)") from None
+            raise TrackingError(STOPPED) from None
 
     def _read(self, timeout: float | None) -> None:
         """Move complete reply lines from the pipe to ``_replies`` (wait up to ``timeout``)."""
@@ -84,8 +83,7 @@ class TrackingWorker:
                 return
             chunk = os.read(fd, 65536)
             if not chunk:
-                raise TrackingError("the MLflow tracking process has stopped (see its "
-                                    "messages above)")
+                raise TrackingError(STOPPED)
             self._buffer += chunk
         *lines, self._buffer = self._buffer.split(b"\n")
         self._replies += [json.loads(line) for line in lines if line.strip()]
@@ -187,7 +185,6 @@ class _Run:
 
         from stancelab import tracking
 
-        self.run_id, self.model_uri = None, None
         run = mlflow.start_run(run_name=run_name, tags=tags)
         self.run_id = run.info.run_id
         mlflow.log_params(params)

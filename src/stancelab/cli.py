@@ -80,12 +80,15 @@ def _summary(result: Any, cfg: Any) -> str:
                            "registered": result.registered, "metrics": result.metrics})
     m = result.metrics
     shown = [k for k in ("val_macro_f1", "val_f_avg", "test_macro_f1", "test_f_avg",
-                         "test_accuracy") if k in m]
+                         "test_accuracy", "realdev_macro_f1", "realdev_f_avg") if k in m]
     lines = [f"run       {result.run_id or '(tracking off)'}"]
     lines.append("metrics   " + "  ".join(f"{k} {m[k]:.3f}" for k in shown))
     if "test_macro_f1_ci_low" in m:
         lines.append(f"          test macro-F1 95% CI [{m['test_macro_f1_ci_low']:.3f}, "
                      f"{m['test_macro_f1_ci_high']:.3f}]")
+    if "realdev_macro_f1_ci_low" in m:
+        lines.append(f"          real_dev macro-F1 95% CI [{m['realdev_macro_f1_ci_low']:.3f}, "
+                     f"{m['realdev_macro_f1_ci_high']:.3f}]")
     if result.model_uri:
         lines.append(f"model     {result.model_uri}")
     if result.registered:

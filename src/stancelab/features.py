@@ -28,3 +28,9 @@ def hashed_tfidf(n_features: int = 2**20, ngram_range: Sequence[int] = (1, 2),
                                    lowercase=lowercase, alternate_sign=False, norm=None)),
         ("tfidf", TfidfTransformer(sublinear_tf=sublinear_tf)),
     ])
+
+
+def raw_text() -> str:
+    """No feature extraction: the text (and, in the ``joint`` mode, the target) go to the
+    model as strings, for models that read raw text themselves (stancelab.finetune)."""
+    return "passthrough"

@@ -33,7 +33,16 @@ TEXT, TARGET = "text", "target"
 
 
 def make_pipeline(features: Any, classifier: Any, use_target: bool = True) -> Pipeline:
-    """Text features (plus the one-hot target when ``use_target``) feeding a classifier."""
+    """Text features (plus the one-hot target when ``use_target``) feeding a classifier.
+
+    ``features="passthrough"`` hands the raw text (and the target as text) to the classifier,
+    for models that tokenize themselves.
+    """
+    if isinstance(features, str) and features == "passthrough":
+        columns = [("text", "passthrough", [TEXT])]
+        if use_target:
+            columns.append(("target", "passthrough", [TARGET]))
+        return Pipeline([("columns", ColumnTransformer(columns)), ("classifier", classifier)])
     columns = [("text", features, TEXT)]
     if use_target:
         columns.append(("target", OneHotEncoder(handle_unknown="ignore"), [TARGET]))

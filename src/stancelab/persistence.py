@@ -32,6 +32,7 @@ LITE_FILE = "stance_model.lite.npz"  # its NumPy-only copy, when it has one (sta
 TRUSTED_TYPES: tuple[str, ...] = (
     "stancelab.models.StanceClassifier",
     "stancelab.embeddings.SentenceEncoder",
+    "stancelab.finetune.FineTunedEncoder",
     "sklearn.calibration.CalibratedClassifierCV",
     "sklearn.calibration._CalibratedClassifier",
     "sklearn.calibration._SigmoidCalibration",
@@ -49,6 +50,9 @@ TRUSTED_TYPES: tuple[str, ...] = (
     "sklearn.pipeline.FeatureUnion",
     "sklearn.pipeline.Pipeline",
     "sklearn.preprocessing._encoders.OneHotEncoder",
+    # ColumnTransformer's "passthrough" (features=raw) stores one with func=None; a function
+    # inside one would be a type of its own, refused unless trusted.
+    "sklearn.preprocessing._function_transformer.FunctionTransformer",
     "sklearn.preprocessing._label.LabelBinarizer",
     "sklearn.preprocessing._label.LabelEncoder",
     "sklearn.svm._classes.LinearSVC",

@@ -254,14 +254,18 @@ class SweepCallback(Callback):
         close_parent(parent)
 
 
+SUMMARY_COLUMNS = ("test_macro_f1", "test_f_avg", "realdev_macro_f1", "realdev_f_avg")
+
+
 def sweep_summary(runs: list[Any], metric: str, sweep: str | None) -> str:
-    """A plain-text table of a sweep's runs, best first."""
-    header = f"{'run':<34} {'status':<9} {metric:>14} {'test_macro_f1':>14} {'test_f_avg':>11}"
+    """A plain-text table of a sweep's runs, best first (real_dev columns when any run has them)."""
+    columns = [c for c in SUMMARY_COLUMNS
+               if not c.startswith("realdev") or any(c in r.data.metrics for r in runs)]
+    header = f"{'run':<34} {'status':<9} {metric:>14}" + "".join(f" {c:>16}" for c in columns)
     lines = [f"\nsweep {sweep}: {len(runs)} run(s), sorted by {metric}", header, "-" * len(header)]
     for run in runs:
         m = run.data.metrics
         lines.append(f"{(run.info.run_name or run.info.run_id)[:34]:<34} {run.info.status:<9} "
-                     f"{m.get(metric, float('nan')):>14.4f} "
-                     f"{m.get('test_macro_f1', float('nan')):>14.4f} "
-                     f"{m.get('test_f_avg', float('nan')):>11.4f}")
+                     f"{m.get(metric, float('nan')):>14.4f}"
+                     + "".join(f" {m.get(c, float('nan')):>16.4f}" for c in columns))
     return "\n".join(lines)

@@ -89,6 +89,10 @@ def run_name(cfg: DictConfig) -> str:
     return f"{model}·{features}·{cfg.target_mode}"
 
 
+# Metric name prefix per split: val_macro_f1, test_macro_f1, realdev_macro_f1.
+METRIC_PREFIX = {"validation": "val", "test": "test", "real_dev": "realdev"}
+
+
 def evaluate_split(model: Any, df: Any, cfg: DictConfig, labels: list[str], split: str,
                    out_dir: Path | None) -> dict[str, float]:
     """Score one split; write its plot and reports to ``out_dir`` when given."""
@@ -107,7 +111,7 @@ def evaluate_split(model: Any, df: Any, cfg: DictConfig, labels: list[str], spli
         (out_dir / f"report_{split}.md").write_text(ev.summary_table(result))
         wrong = ev.misclassified(df, pred, proba, list(model.classes_), e.max_misclassified)
         wrong.to_csv(out_dir / f"misclassified_{split}.csv", index=False)
-    return result.prefixed({"validation": "val"}.get(split, split))
+    return result.prefixed(METRIC_PREFIX.get(split, split))
 
 
 def cross_validate(cfg: DictConfig, df: Any, labels: list[str]) -> dict[str, float]:
@@ -179,7 +183,7 @@ def _modules(cfg: DictConfig) -> list[str]:
 
 def _fit_and_score(cfg: DictConfig, data: dict[str, Any], labels: list[str],
                    out_dir: Path | None, fitted: Any = None) -> TrainResult:
-    """Fit on train; score validation and test (writing plots and reports to ``out_dir``).
+    """Fit on train; score validation, test and real_dev (plots and reports to ``out_dir``).
 
     ``fitted(model)``, when given, is called between the fit and the evaluation.
     """
@@ -196,7 +200,7 @@ def _fit_and_score(cfg: DictConfig, data: dict[str, Any], labels: list[str],
         metrics["fit_seconds"] = time.perf_counter() - start
     if fitted is not None:
         fitted(model)
-    for split in ("validation", "test"):
+    for split in METRIC_PREFIX:
         if split in data:
             with step(f"evaluated on {split} ({len(data[split])} sentences)"):
                 metrics.update(evaluate_split(model, data[split], cfg, labels, split, out_dir))

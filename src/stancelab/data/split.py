@@ -1,7 +1,11 @@
-"""Train / validation / test splits that never put one document on both sides.
+"""Train / validation / test (and real_dev) splits that never put one document on both sides.
 
 Sentences of one article share a topic, a voice and often phrasing; splitting them across train
 and test inflates scores. Splits are therefore grouped by ``doc_id`` and stratified by label.
+
+``real_dev`` is a split that only a corpus predefines: documents derived from real news pages,
+held out to measure what the invented test split cannot (how a model reads real reporting).
+It is never carved automatically.
 """
 
 from __future__ import annotations
@@ -13,8 +17,9 @@ import numpy as np
 from stancelab.data.readers import Record
 from stancelab.errors import Problem
 
-SPLITS = ("train", "validation", "test")
-_ALIASES = {"dev": "validation", "val": "validation", "valid": "validation", "eval": "test"}
+SPLITS = ("train", "validation", "test", "real_dev")
+_ALIASES = {"dev": "validation", "val": "validation", "valid": "validation", "eval": "test",
+            "realdev": "real_dev", "real-dev": "real_dev"}
 
 
 def _grouped_holdout(labels: Sequence[str], groups: Sequence[str], fraction: float,
@@ -61,7 +66,7 @@ def assign_splits(records: list[Record], ratios: Mapping[str, float], seed: int,
         for rec, name in zip(records, names, strict=True):
             if name not in SPLITS:
                 problems.append(Problem(*rec["_loc"], "split", f"unknown split "
-                                        f"'{rec['split']}' (use train/validation/test)"))
+                                        f"'{rec['split']}' (use train/validation/test/real_dev)"))
         if problems:
             return {}, problems
     else:

@@ -24,6 +24,7 @@ def corpus_stats(cfg: Any) -> dict[str, Any]:
             meta, _ = read_documents(expand_paths(source.documents))
             docs.update(meta)
     labels = list(ds.labels)
+    main = str(cfg.default_target)
     per_target: dict[str, Counter[str]] = defaultdict(Counter)
     per_kind: dict[str, dict[str, Counter[str]]] = defaultdict(lambda: defaultdict(Counter))
     hard: Counter[str] = Counter()
@@ -34,7 +35,8 @@ def corpus_stats(cfg: Any) -> dict[str, Any]:
         if set(rec.get("phenomena") or ()) & HARD:
             hard[rec["target"]] += 1
     speakers = {r["speaker"] for r in records if r.get("speaker")}
-    main = str(cfg.default_target)
+    news = news_derived(records, docs, main,
+                        {id(r) for r in prepared.splits.get("real_dev", [])})
     main_total = sum(per_target[main].values())
     return {
         "documents": len({r.get("doc_id") for r in records}),
@@ -54,8 +56,33 @@ def corpus_stats(cfg: Any) -> dict[str, Any]:
         "duplicates_removed": prepared.report["duplicates"],
         "splits": {s: {"sentences": len(recs), "documents": len({r.get("doc_id") for r in recs})}
                    for s, recs in prepared.splits.items()},
+        "news_derived": news,
         "files": len(prepared.report["files"]),
         "root": str(Path(cfg.paths.root)),
+    }
+
+
+def news_derived(records: list[dict[str, Any]], docs: dict[str, dict[str, Any]],
+                 main: str, real_dev: set[int]) -> dict[str, Any]:
+    """Documents derived from real news pages (metadata ``origin: news-derived``): how many,
+    their sentences, outlet kinds and years, and how much of them the real_dev split holds
+    (``real_dev``: the ``id()`` of each record the split assignment put there)."""
+    ids = {d for d, m in docs.items() if m.get("origin") == "news-derived"}
+    recs = [r for r in records if r.get("doc_id") in ids]
+    used = {r.get("doc_id") for r in recs}
+    meta = [docs[d] for d in sorted(used)]
+    dev = [r for r in recs if id(r) in real_dev]
+    return {
+        "documents": len(used),
+        "sentences": len(recs),
+        "main_target_sentences": sum(r["target"] == main for r in recs),
+        "per_label": dict(sorted(Counter(r["stance"] for r in recs if r["target"] == main)
+                                 .items())),
+        "documents_by_outlet_kind": dict(sorted(Counter(m.get("outlet_kind", "unknown")
+                                                        for m in meta).items())),
+        "documents_by_year": dict(sorted(Counter(str(m.get("date", "?"))[:4]
+                                                 for m in meta).items())),
+        "real_dev": {"documents": len({r.get("doc_id") for r in dev}), "sentences": len(dev)},
     }
 
 
@@ -86,6 +113,13 @@ def render_stats(stats: dict[str, Any]) -> str:
     for split, s in stats["splits"].items():
         table.add_row(split, str(s["documents"]), str(s["sentences"]))
     console.print(table)
+    news = stats["news_derived"]
+    if news["documents"]:
+        kinds = ", ".join(f"{k} {v}" for k, v in news["documents_by_outlet_kind"].items())
+        console.print(f"news-derived: {news['documents']} documents, {news['sentences']} "
+                      f"sentences ({news['main_target_sentences']} main-target); outlet kinds: "
+                      f"{kinds}; real_dev {news['real_dev']['documents']} documents, "
+                      f"{news['real_dev']['sentences']} sentences")
     shares = ", ".join(f"{lab} {v:.1%}" for lab, v in stats["main_target_shares"].items())
     console.print(f"main target '{stats['main_target']}': {shares}; "
                   f"hard phenomena {stats['main_target_hard_share']:.1%}")
@@ -114,6 +148,15 @@ def render_markdown(stats: dict[str, Any]) -> str:
                        + " | ".join(str(counts[lab]) for lab in labels) + " |")
     out += ["", "| split | documents | sentences |", "|---|---:|---:|"]
     out += [f"| {s} | {v['documents']} | {v['sentences']} |" for s, v in stats["splits"].items()]
+    news = stats["news_derived"]
+    if news["documents"]:
+        out += ["", "| news-derived | documents | sentences |", "|---|---:|---:|",
+                f"| all | {news['documents']} | {news['sentences']} |"]
+        out += [f"| outlet kind: {k} | {v} | |"
+                for k, v in news["documents_by_outlet_kind"].items()]
+        out += [f"| year: {k} | {v} | |" for k, v in news["documents_by_year"].items()]
+        out.append(f"| real_dev split | {news['real_dev']['documents']} | "
+                   f"{news['real_dev']['sentences']} |")
     shares = ", ".join(f"{lab} {v:.1%}" for lab, v in stats["main_target_shares"].items())
     out += ["", f"Main target `{stats['main_target']}`: {shares}; sentences showing a hard "
                 f"phenomenon: {stats['main_target_hard_share']:.1%}."]

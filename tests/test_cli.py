@@ -140,12 +140,13 @@ def test_bad_input_is_a_message_and_an_exit_code_not_a_traceback(model_folder, t
 def test_data_commands_share_the_training_config(tmp_path):
     overrides = [f"paths.seeds={FIXTURES}", f"paths.cache={tmp_path / 'c'}"]
     proc = stancelab("data", "validate", *overrides, cwd=tmp_path)
-    assert proc.stdout.startswith("ok: 44 sentences")
+    assert proc.stdout.startswith("ok: 50 sentences")
     first = stancelab("data", "build", *overrides, cwd=tmp_path).stdout
     second = stancelab("data", "build", *overrides, cwd=tmp_path).stdout
     assert first.startswith("built ") and second.startswith("reused ")
     stats = json.loads(stancelab("data", "stats", "--json", *overrides, cwd=tmp_path).stdout)
-    assert stats["documents"] == 7 and stats["sentences"] == 44
+    assert stats["documents"] == 8 and stats["sentences"] == 50
+    assert stats["news_derived"]["real_dev"] == {"documents": 1, "sentences": 6}
     assert stats["per_target"]["sanctions on Russia"] == {"favor": 6, "against": 5, "none": 5}
     table = stancelab("data", "stats", *overrides, cwd=tmp_path).stdout
     assert "sentences per target × label" in table
@@ -160,7 +161,7 @@ def test_the_quick_exit_keeps_exit_handlers_and_profilers_working(tmp_path):
                            "data", "validate", *overrides], cwd=tmp_path, env=env,
                           capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr
-    assert proc.stdout.startswith("ok: 44 sentences")
+    assert proc.stdout.startswith("ok: 50 sentences")
     assert out.stat().st_size > 0  # written by cProfile after the program ended
     script = ("import atexit, sys; from stancelab import cli; "
               "atexit.register(lambda: print('exit handler ran')); "

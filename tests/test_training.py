@@ -21,7 +21,8 @@ def test_run_records_everything_needed_to_compare_runs(trained):
     metrics = run.data.metrics
     for name in ("test_macro_f1", "test_f_avg", "test_accuracy", "val_macro_f1", "val_f_avg",
                  "test_f1_favor", "test_precision_against", "test_macro_f1_ci_low",
-                 "test_target_sanctions_on_russia_f_avg", "fit_seconds"):
+                 "test_target_sanctions_on_russia_f_avg", "fit_seconds", "realdev_macro_f1",
+                 "realdev_f_avg", "realdev_f1_none", "realdev_macro_f1_ci_low"):
         assert name in metrics, name
     assert 0.0 <= metrics["test_macro_f1"] <= 1.0
     params = run.data.params
@@ -32,9 +33,10 @@ def test_run_records_everything_needed_to_compare_runs(trained):
     assert run.info.run_name == "logreg·word·joint"
     artifacts = {a.path for a in client.list_artifacts(result.run_id)}
     assert {"config.yaml", "confusion_test.png", "report_test.md", "misclassified_test.csv",
-            "dataset_card.md"} <= artifacts
+            "dataset_card.md", "confusion_real_dev.png", "report_real_dev.md",
+            "misclassified_real_dev.csv"} <= artifacts
     inputs = {d.dataset.name: d for d in run.inputs.dataset_inputs}
-    assert set(inputs) == {"seeds-train", "seeds-validation", "seeds-test"}
+    assert set(inputs) == {"seeds-train", "seeds-validation", "seeds-test", "seeds-real_dev"}
     train_input = inputs["seeds-train"]
     assert {t.key: t.value for t in train_input.tags}["mlflow.data.context"] == "train"
     assert {t.key: t.value for t in inputs["seeds-validation"].tags}["mlflow.data.context"] \

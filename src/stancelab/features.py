@@ -7,11 +7,22 @@ tuples its parameter validation requires.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
+from functools import lru_cache
 from typing import Any
 
+from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.feature_extraction.text import HashingVectorizer, TfidfTransformer, TfidfVectorizer
 from sklearn.pipeline import Pipeline
+
+# Cues for ScopeMarker (its defaults; conf/features/word_char_scope.yaml restates them).
+DEFAULT_NEGATION = (r"not|no|never|nor|nothing|nobody|without|cannot|\w+n't|rul(?:e|es|ed|ing) out|"
+                    r"reject(?:s|ed|ing)?|den(?:y|ies|ied|ying)|refus(?:e|es|ed|ing)|"
+                    r"dismiss(?:es|ed|ing)?|against|oppos(?:e|es|ed|ing)")
+DEFAULT_REPORT = (r"(?:claims?|suggestions?|reports?|allegations?|rumou?rs?|speculation|"
+                  r"accusations?|fears?|ideas?|calls?|proposals?)\s+(?:that|of|to|for)")
+DEFAULT_CLAUSE_END = r"[,.;:!?()\"“”]|\b(?:but|however|while|although|yet|whereas)\b"
 
 
 def tfidf(analyzer: str = "word", ngram_range: Sequence[int] = (1, 1), **kwargs: Any,
@@ -34,3 +45,85 @@ def raw_text() -> str:
     """No feature extraction: the text (and, in the ``joint`` mode, the target) go to the
     model as strings, for models that read raw text themselves (stancelab.finetune)."""
     return "passthrough"
+
+
+def scoped_tfidf(ngram_range: Sequence[int] = (1, 2), max_words: int = 8,
+                 **kwargs: Any) -> Pipeline:
+    """TF-IDF over the marked scope words of :class:`ScopeMarker` (no lowercasing needed)."""
+    return Pipeline([("scope", ScopeMarker(max_words=max_words)),
+                     ("tfidf", TfidfVectorizer(ngram_range=tuple(ngram_range), **kwargs))])
+
+
+class ScopeMarker(TransformerMixin, BaseEstimator):
+    """Rewrite each text as the words inside negation and report scopes, marked.
+
+    n-grams see "ruled out" and "troops" but not that the troops sit inside the refusal, nor
+    that "plans to send troops" sits inside "denied claims that ...". This transformer keeps
+    only the words that follow a negation cue (``neg_troops``) or a report cue such as "claims
+    that" (``rep_troops``), up to the end of the clause, so that a vectorizer after it learns
+    from scope as well as from words. Used beside the plain n-grams (``features=word_char_scope``).
+
+    Parameters
+    ----------
+    negation, report : str
+        Regular expressions for the cues (case-insensitive, matched on word boundaries).
+    clause_end : str
+        Regular expression that ends a scope (punctuation, "but", "however"...).
+    max_words : int
+        Longest scope, in words.
+    """
+
+    def __init__(self, negation: str = DEFAULT_NEGATION, report: str = DEFAULT_REPORT,
+                 clause_end: str = DEFAULT_CLAUSE_END, max_words: int = 8):
+        self.negation = negation
+        self.report = report
+        self.clause_end = clause_end
+        self.max_words = max_words
+
+    def fit(self, X: Any, y: Any = None) -> ScopeMarker:
+        return self
+
+    def transform(self, X: Any) -> list[str]:
+        return mark_scopes([str(x) for x in X], self.negation, self.report, self.clause_end,
+                           self.max_words)
+
+
+@lru_cache(maxsize=8)
+def _scope_patterns(negation: str, report: str, clause_end: str) -> tuple[Any, Any]:
+    cue = re.compile(rf"\b(?:(?P<neg>{negation})|(?P<rep>{report}))\b", re.IGNORECASE)
+    return cue, re.compile(clause_end, re.IGNORECASE)
+
+
+def mark_scopes(texts: Sequence[str], negation: str = DEFAULT_NEGATION,
+                report: str = DEFAULT_REPORT, clause_end: str = DEFAULT_CLAUSE_END,
+                max_words: int = 8) -> list[str]:
+    """For each text, the words in the scope of each cue, prefixed ``neg_`` or ``rep_``.
+
+    A negated negation ("did not rule out", "refused to deny") marks its scope ``dneg_``:
+    it is the hedge that reads as openness, the opposite of a plain refusal.
+    """
+    cue, end = _scope_patterns(negation, report, clause_end)
+    out = []
+    for text in texts:
+        marked: list[str] = []
+        matches = list(cue.finditer(text))
+        skip = -1
+        for i, match in enumerate(matches):
+            if i == skip:
+                continue
+            prefix = "neg_" if match.group("neg") else "rep_"
+            scope_start = match.end()
+            nxt = matches[i + 1] if i + 1 < len(matches) else None
+            if (prefix == "neg_" and nxt is not None and nxt.group("neg")
+                    and _DOUBLE_GAP.fullmatch(text[match.end():nxt.start()])):
+                prefix, scope_start, skip = "dneg_", nxt.end(), i + 1
+            rest = text[scope_start:]
+            stop = end.search(rest)
+            words = re.findall(r"\w+", rest[:stop.start()] if stop else rest)[:max_words]
+            marked += [prefix + "scope", *(prefix + w.lower() for w in words)]
+        out.append(" ".join(marked))
+    return out
+
+
+_DOUBLE_GAP = re.compile(r"\s*(?:(?:to|even|yet|be|been|being|have|has|had|can|could|should|"
+                         r"will|would|must|may|might|is|was|are|were)\s+)*", re.IGNORECASE)

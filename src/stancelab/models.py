@@ -217,6 +217,9 @@ def build_model(cfg: Any) -> StanceClassifier:
         raise StancelabError(f"target_mode must be joint, per_target or text_only, not {mode!r}")
     features = instantiate(cfg.features, _convert_="all")
     classifier = instantiate(cfg.model, _convert_="all")
+    # A model that reads the target as text (features=raw, joint) can score unseen targets;
+    # a one-hot target cannot.
+    reads_target = mode == "joint" and isinstance(features, str) and features == "passthrough"
     return StanceClassifier(make_pipeline(features, classifier, use_target=mode == "joint"),
                             per_target=mode == "per_target",
-                            known_targets_only=mode != "text_only")
+                            known_targets_only=mode != "text_only" and not reads_target)

@@ -33,6 +33,7 @@ TRUSTED_TYPES: tuple[str, ...] = (
     "stancelab.models.StanceClassifier",
     "stancelab.embeddings.SentenceEncoder",
     "stancelab.finetune.FineTunedEncoder",
+    "stancelab.features.ScopeMarker",
     "sklearn.calibration.CalibratedClassifierCV",
     "sklearn.calibration._CalibratedClassifier",
     "sklearn.calibration._SigmoidCalibration",

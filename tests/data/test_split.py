@@ -58,3 +58,18 @@ def test_tiny_datasets_still_split_by_group():
     splits, problems = assign_splits(recs, {"train": 0.8, "validation": 0.1, "test": 0.1}, 0)
     assert problems == [] and sum(len(v) for v in splits.values()) == 3
     assert splits["test"] and splits["train"]
+
+
+def test_a_predefined_real_dev_split_stays_apart_and_is_never_carved():
+    recs = records(n_docs=20, split="train")
+    for rec in recs:
+        if rec["doc_id"] in {"d3", "d4"}:
+            rec["split"] = "real_dev" if rec["doc_id"] == "d3" else "realdev"
+    splits, problems = assign_splits(recs, {"train": 0.8, "validation": 0.1, "test": 0.1}, 0)
+    assert problems == []
+    assert {r["doc_id"] for r in splits["real_dev"]} == {"d3", "d4"}
+    assert splits["validation"] and not splits["test"]
+    assert not {r["doc_id"] for r in splits["validation"]} & {"d3", "d4"}
+    # Without predefined splits nothing lands in real_dev.
+    carved, _ = assign_splits(records(), {"train": 0.8, "validation": 0.1, "test": 0.1}, 0)
+    assert carved["real_dev"] == []

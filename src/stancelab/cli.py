@@ -10,7 +10,6 @@ local model start fast.
 from __future__ import annotations
 
 import argparse
-import atexit
 import json
 import logging
 import os
@@ -40,6 +39,21 @@ def _setup_logging(verbose: bool = False) -> None:
     log.setLevel(logging.DEBUG if verbose else logging.INFO)
 
 
+# --------------------------------------------------------------------------- errors
+
+
+def debugging() -> bool:
+    """Show full stacks (``--debug``, or Hydra's own ``HYDRA_FULL_ERROR=1``)."""
+    return os.environ.get("HYDRA_FULL_ERROR") == "1" or os.environ.get("STANCELAB_DEBUG") == "1"
+
+
+def unexpected(err: BaseException) -> str:
+    """One line for an error stancelab did not anticipate (exit 1): what, and how to see more."""
+    first = (str(err).strip().splitlines() or [""])[0]
+    return (f"error: unexpected {type(err).__name__}: {first}\n"
+            "(this is a bug or an unforeseen input; run again with --debug for the full stack)")
+
+
 # --------------------------------------------------------------------------- train
 
 
@@ -54,18 +68,30 @@ def _train(argv: Sequence[str]) -> int:
     @hydra.main(config_path=str(conf_dir()), config_name="config", version_base="1.3")
     def job(cfg: Any) -> float | None:
         from stancelab.config import with_choices
+        from stancelab.schema import validate
         from stancelab.training import train
 
-        cfg = with_choices(cfg, HydraConfig.get().runtime.choices)
+        hydra_cfg = HydraConfig.get()
+        cfg = with_choices(cfg, hydra_cfg.runtime.choices)
         try:
+            validate(cfg, list(hydra_cfg.overrides.task))
             if cfg.get("search"):
                 from stancelab.search import run_search
 
                 return run_search(cfg)["best_value"]
             result = train(cfg)
         except StancelabError as err:
+            if debugging():
+                raise
             print(f"error: {err}", file=sys.stderr)
             sys.exit(err.exit_code)
+        except (KeyboardInterrupt, SystemExit):
+            raise
+        except Exception as err:
+            if debugging():
+                raise
+            print(unexpected(err), file=sys.stderr)
+            sys.exit(1)
         print(_summary(result, cfg), flush=True)
         return result.metrics.get(f"val_{cfg.evaluation.primary_metric}")
 
@@ -199,6 +225,8 @@ def build_parser() -> argparse.ArgumentParser:
                                      description="Train, track and serve stance classifiers.")
     parser.add_argument("--version", action="version", version=f"stancelab {__version__}")
     parser.add_argument("-v", "--verbose", action="store_true")
+    parser.add_argument("--debug", action="store_true",
+                        help="show the full stack of any error (also HYDRA_FULL_ERROR=1)")
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("train", help="train (Hydra overrides; see `stancelab train --help`)")
 
@@ -254,6 +282,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
+    if "--debug" in argv:
+        argv.remove("--debug")
+        os.environ["STANCELAB_DEBUG"] = "1"
+        os.environ["HYDRA_FULL_ERROR"] = "1"
     if argv and argv[0] == "train":
         try:
             return _train(argv[1:])
@@ -269,10 +301,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "evaluate":
             return _evaluate(args)
     except StancelabError as err:
+        if debugging():
+            raise
         print(f"error: {err}", file=sys.stderr)
         return err.exit_code
     except KeyboardInterrupt:
         return 130
+    except Exception as err:
+        if debugging():
+            raise
+        print(unexpected(err), file=sys.stderr)
+        return 1
     return 0
 
 
@@ -292,7 +331,9 @@ def run() -> None:
     # coverage, a debugger) writes its results after the program ends.
     if any(not t.daemon for t in others) or sys.getprofile() or sys.gettrace():
         sys.exit(code)
-    atexit._run_exitfuncs()
+    from stancelab._compat import run_exit_handlers
+
+    run_exit_handlers()
     try:
         sys.stdout.flush()
         sys.stderr.flush()

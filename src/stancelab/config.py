@@ -38,8 +38,13 @@ def register_resolvers() -> None:
         OmegaConf.register_new_resolver("stancelab_root", lambda: str(project_root()))
 
 
-def compose(overrides: Sequence[str] = (), config_name: str = "config") -> DictConfig:
-    """The same config ``stancelab train`` would see, for the data and evaluate commands."""
+def compose(overrides: Sequence[str] = (), config_name: str = "config",
+            validate: bool = True) -> DictConfig:
+    """The same config ``stancelab train`` would see, for the data and evaluate commands.
+
+    It is checked against stancelab.schema (``validate=False`` skips that, for code that
+    edits the config before using it): a wrong value fails here, before any data is read.
+    """
     from hydra import compose as hydra_compose
     from hydra import initialize_config_dir
     from hydra.errors import HydraException
@@ -53,7 +58,12 @@ def compose(overrides: Sequence[str] = (), config_name: str = "config") -> DictC
             cfg = hydra_compose(config_name, overrides=list(overrides), return_hydra_config=True)
     except (HydraException, OmegaConfBaseException) as err:
         raise StancelabError(f"invalid configuration: {err}") from None
-    return with_choices(cfg, cfg.hydra.runtime.choices)
+    cfg = with_choices(cfg, cfg.hydra.runtime.choices)
+    if validate:
+        from stancelab.schema import validate as check
+
+        check(cfg, overrides)
+    return cfg
 
 
 def with_choices(cfg: DictConfig, choices: Mapping[str, str | None]) -> DictConfig:

@@ -15,7 +15,6 @@ step. stancelab imports skops without that walk and puts a lazy stand-in in plac
 from __future__ import annotations
 
 import contextvars
-import sys
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -79,9 +78,10 @@ class _EstimatorNames(Sequence):
     def _all(self) -> list[str]:
         if self._names is None:
             from sklearn.utils import all_estimators
-            from skops.io._utils import get_type_name
 
-            names = (get_type_name(cls) for _, cls in all_estimators())
+            from stancelab._compat import skops_type_name
+
+            names = (skops_type_name(cls) for _, cls in all_estimators())
             self._names = [n for n in names if n.startswith("sklearn.")]
         return self._names
 
@@ -100,24 +100,13 @@ class _EstimatorNames(Sequence):
 
 def skops_io() -> Any:
     """Import ``skops.io`` (without its import-time walk of scikit-learn) and return it."""
-    if "skops.io" not in sys.modules:
-        import sklearn.utils
+    from stancelab import _compat
 
-        walk = sklearn.utils.all_estimators
-        sklearn.utils.all_estimators = lambda type_filter=None: []
-        try:
-            import skops.io  # noqa: F401  (imported for its side effect, under the patch)
-        finally:
-            sklearn.utils.all_estimators = walk
-    import skops.io as sio
-
-    modules = [sys.modules.get(m) for m in ("skops.io._trusted_types", "skops.io._general")]
-    current = getattr(modules[0], "SKLEARN_ESTIMATOR_TYPE_NAMES", None)
+    sio = _compat.import_skops_without_walk()
+    lists = _compat.skops_name_lists()
+    current = lists[0][1] if lists else None
     if isinstance(current, list):  # first call: empty if the walk was skipped, else complete
-        names = _EstimatorNames(current or None)
-        for module in modules:
-            if module is not None and hasattr(module, "SKLEARN_ESTIMATOR_TYPE_NAMES"):
-                module.SKLEARN_ESTIMATOR_TYPE_NAMES = names
+        _compat.set_skops_name_list(_EstimatorNames(current or None))
     return sio
 
 

@@ -174,10 +174,9 @@ class _Run:
         if modules:  # the model will be logged: load and index now what logging it needs
             import mlflow.pyfunc  # noqa: F401
 
-            with contextlib.suppress(Exception):  # a private helper: only a speed-up (~0.5 s)
-                from mlflow.utils.requirements_utils import _init_packages_to_modules_map
+            from stancelab._compat import warm_mlflow_requirements
 
-                _init_packages_to_modules_map()
+            warm_mlflow_requirements()
 
     def start(self, run_name: str, tags: dict[str, str], params: dict[str, str],
               texts: dict[str, str], datasets: list[dict[str, Any]]) -> None:

@@ -103,7 +103,7 @@ def json_lines(path: Path, encoding: str, problems: list[Problem]) -> Iterable[t
 
 
 def read_jsonl(path: Path, *, encoding: str = "utf-8", defaults: Mapping[str, Any] = (),
-               column_map: Mapping[str, str] | None = None, **_: Any) -> ReadResult:
+               column_map: Mapping[str, str] | None = None) -> ReadResult:
     """The project's own format: one JSON object per line with the canonical fields."""
     column_map = dict(column_map or {})
     problems: list[Problem] = []
@@ -120,7 +120,7 @@ def read_jsonl(path: Path, *, encoding: str = "utf-8", defaults: Mapping[str, An
 
 def read_csv(path: Path, *, encoding: str = "utf-8", delimiter: str | None = None,
              column_map: Mapping[str, str] | None = None, defaults: Mapping[str, Any] = (),
-             **_: Any) -> ReadResult:
+             ) -> ReadResult:
     """CSV or TSV; ``column_map`` maps the file's column names to canonical field names."""
     text, problems = _decode(path, encoding)
     if text is None:
@@ -149,7 +149,7 @@ def read_csv(path: Path, *, encoding: str = "utf-8", delimiter: str | None = Non
 
 def read_label_studio(path: Path, *, choice_name: str | None = None,
                       defaults: Mapping[str, Any] = (), text_key: str = "text",
-                      target_key: str = "target", **_: Any) -> ReadResult:
+                      target_key: str = "target") -> ReadResult:
     """A Label Studio JSON export: one record per (task, annotation).
 
     Several annotations of one task become several records with the same ``id`` and their own
@@ -200,7 +200,7 @@ def read_label_studio(path: Path, *, choice_name: str | None = None,
     return records, problems
 
 
-def read_doccano(path: Path, *, defaults: Mapping[str, Any] = (), **_: Any) -> ReadResult:
+def read_doccano(path: Path, *, defaults: Mapping[str, Any] = ()) -> ReadResult:
     """A doccano text-classification JSONL export (``text`` and a ``label`` list per line)."""
     problems: list[Problem] = []
     records: list[Record] = []
@@ -218,13 +218,16 @@ def read_doccano(path: Path, *, defaults: Mapping[str, Any] = (), **_: Any) -> R
     return records, problems
 
 
-def read_semeval(path: Path, *, encoding: str = "cp1252", **opts: Any) -> ReadResult:
+def read_semeval(path: Path, *, encoding: str = "cp1252", defaults: Mapping[str, Any] = (),
+                 ) -> ReadResult:
     """SemEval-2016 Task 6 release files: ``ID<TAB>Target<TAB>Tweet<TAB>Stance`` (cp1252, CRLF)."""
     column_map = {"ID": "id", "Target": "target", "Tweet": "text", "Stance": "stance"}
-    return read_csv(path, encoding=encoding, delimiter="\t", column_map=column_map, **opts)
+    return read_csv(path, encoding=encoding, delimiter="\t", column_map=column_map,
+                    defaults=defaults)
 
 
-def read_ibm_claim_stance(path: Path, **opts: Any) -> ReadResult:
+def read_ibm_claim_stance(path: Path, *, encoding: str = "utf-8",
+                          defaults: Mapping[str, Any] = ()) -> ReadResult:
     """IBM Debater Claim Stance CSV (original or the derived train/test files)."""
     column_map = {
         "topicText": "target", "topic_text": "target",
@@ -233,7 +236,8 @@ def read_ibm_claim_stance(path: Path, **opts: Any) -> ReadResult:
         "claims.claimId": "id", "claim_id": "id",
         "topicId": "doc_id", "topic_id": "doc_id",
     }
-    return read_csv(path, column_map=column_map, delimiter=",", **opts)
+    return read_csv(path, encoding=encoding, column_map=column_map, delimiter=",",
+                    defaults=defaults)
 
 
 READERS: dict[str, Callable[..., ReadResult]] = {
@@ -250,7 +254,7 @@ READERS: dict[str, Callable[..., ReadResult]] = {
 
 def read_hf(name: str, *, config: str | None = None, split: str | None = None,
             column_map: Mapping[str, str] | None = None, defaults: Mapping[str, Any] = (),
-            data_files: Any = None, revision: str | None = None, **_: Any) -> ReadResult:
+            data_files: Any = None, revision: str | None = None) -> ReadResult:
     """A dataset from the Hugging Face Hub (or a local dataset folder / builder name).
 
     This is the real ``datasets.load_dataset`` call; offline, it works on local folders and
@@ -287,10 +291,25 @@ def read_hf(name: str, *, config: str | None = None, split: str | None = None,
     return records, problems
 
 
+def reader_options(fmt: str) -> set[str]:
+    """The options a source of format ``fmt`` may set besides format, paths and documents:
+    its reader's keyword-only parameters (the schema and read_source both check them)."""
+    import inspect
+
+    reader = read_hf if fmt == "hf" else READERS[fmt]
+    return {p.name for p in inspect.signature(reader).parameters.values()
+            if p.kind is inspect.Parameter.KEYWORD_ONLY}
+
+
 def read_source(source: Mapping[str, Any]) -> tuple[list[Record], list[Problem], list[Path]]:
     """Read one configured source; returns records, problems and the files read."""
     fmt = source.get("format", "stancelab")
     opts = {k: v for k, v in source.items() if k not in {"format", "paths", "documents", "name"}}
+    if fmt == "hf" or fmt in READERS:
+        allowed = reader_options(fmt)
+        if unknown := sorted(set(opts) - allowed):
+            raise StancelabError(f"the {fmt} reader has no option(s) {', '.join(unknown)}; "
+                                 f"its options: {', '.join(sorted(allowed))}")
     if fmt == "hf":
         records, problems = read_hf(source["name"], **opts)
         return records, problems, []

@@ -13,7 +13,7 @@ def test_encoder_features_train_save_and_reload_without_the_network(tmp_path, ov
 
     import stancelab
     from stancelab.config import compose
-    from stancelab.inference import SKOPS_FILE
+    from stancelab.persistence import SKOPS_FILE
     from stancelab.training import train
 
     cfg = compose([*overrides, "tracking=off", "features=minilm"])

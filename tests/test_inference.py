@@ -16,7 +16,8 @@ from stancelab.errors import (
     UnknownTargetError,
     UntrustedModelError,
 )
-from stancelab.inference import LITE_FILE, SKOPS_FILE, Predictor, resolve_uri
+from stancelab.inference import Predictor, resolve_uri
+from stancelab.persistence import LITE_FILE, SKOPS_FILE
 
 MAIN = "troop deployment to Ukraine"
 

@@ -133,3 +133,10 @@ def test_per_target_mode_and_cross_validation(tmp_path, overrides):
     assert result.extras["model"].per_target
     assert set(result.extras["model"].estimators_) == {"troop deployment to Ukraine",
                                                        "sanctions on Russia"}
+
+
+def test_tracking_off_wins_over_the_environment(tmp_path, overrides, monkeypatch):
+    store = tmp_path / "env.db"
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{store}")
+    result = train(compose([*overrides, "tracking=off"]))
+    assert result.run_id is None and not store.exists()

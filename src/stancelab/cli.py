@@ -201,8 +201,8 @@ def _predict(args: argparse.Namespace) -> int:
     if args.article:
         print(article_report(predictor.predict_records(data, args.target), predictor.classes))
         return 0
-    records = predictor.predict_records(data, args.target, batch_size=args.batch_size,
-                                        progress=bool(args.input))
+    records = predictor.iter_records(data, args.target, batch_size=args.batch_size,
+                                     progress=bool(args.input))
     write_predictions(records, args.output, predictor.classes)
     return 0
 
@@ -218,6 +218,16 @@ def _evaluate(args: argparse.Namespace) -> int:
 
 
 # --------------------------------------------------------------------------- parser
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be 1 or more, not {value}")
+    return value
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -244,7 +254,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--input", help="file: .txt (a sentence a line), .jsonl or .csv with 'text'")
     p.add_argument("--output", help="write .jsonl or .csv here (default: JSONL on stdout)")
     p.add_argument("--article", help="a raw article: segment, classify, summarise")
-    p.add_argument("--batch-size", type=int, default=4096)
+    p.add_argument("--batch-size", type=_positive_int, default=4096,
+                   help="sentences scored at a time (default 4096)")
     p.add_argument("--engine", choices=["auto", "sklearn", "lite"], default="auto",
                    help="auto (default): the model's NumPy-only copy when it has one (it "
                         "starts without importing scikit-learn), the fitted pipeline for inputs "

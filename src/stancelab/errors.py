@@ -66,3 +66,33 @@ class UntrustedModelError(StancelabError):
 
 class ModelNotFoundError(StancelabError):
     """A model URI does not resolve to a saved model."""
+
+
+class TrackingUnreachableError(StancelabError):
+    """The tracking server named by the URI does not answer."""
+
+    exit_code = 1
+
+
+def check_tracking_server(uri: str | None, timeout: float) -> None:
+    """Fail within ``timeout`` seconds, before any work, when an HTTP tracking server is down.
+
+    MLflow's client retries an unreachable server for minutes (and ``train`` would fit the
+    model meanwhile); one probe of the server's ``/health`` endpoint answers in seconds.
+    Stores that are not servers (sqlite, postgresql, folders) are checked when opened.
+    """
+    if not uri or not uri.startswith(("http://", "https://")):
+        return
+    import urllib.error
+    import urllib.request
+
+    try:
+        with urllib.request.urlopen(uri.rstrip("/") + "/health", timeout=timeout):
+            return
+    except urllib.error.HTTPError:
+        return  # it answered: a server (perhaps behind a proxy without /health) is there
+    except (urllib.error.URLError, OSError, ValueError) as err:
+        reason = getattr(err, "reason", err)
+        raise TrackingUnreachableError(
+            f"the MLflow tracking server at {uri} cannot be reached ({reason}); start it, fix "
+            "MLFLOW_TRACKING_URI / tracking.uri, or train with tracking=off") from None

@@ -8,17 +8,15 @@ resolve and download the model first.
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import sys
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from stancelab import persistence
 from stancelab.errors import ModelNotFoundError, StancelabError
-from stancelab.persistence import LITE_FILE, SKOPS_FILE
 
 if TYPE_CHECKING:
     import numpy as np
@@ -26,17 +24,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-ARTIFACT_KEY = "stance_model"
 MODEL_SCHEMES = ("runs:/", "models:/", "mlflow-artifacts:/", "file:")
 MAX_CHARS = 5000  # longer texts are cut: n-gram features past this add cost, not signal
-
-
-def _model_dir_skops(model_dir: Path) -> Path:
-    """Find the skops file inside a logged model folder (or a folder holding one)."""
-    candidates = sorted(model_dir.rglob(SKOPS_FILE))
-    if not candidates:
-        raise ModelNotFoundError(f"{model_dir} holds no stancelab model ({SKOPS_FILE} not found)")
-    return candidates[0]
+SERVER_TIMEOUT = 5.0  # seconds to wait for a tracking server before saying it is down
 
 
 def resolve_uri(uri: str, experiment: str | None = None, metric: str | None = None) -> Path:
@@ -49,6 +39,9 @@ def resolve_uri(uri: str, experiment: str | None = None, metric: str | None = No
             f"'{uri}' is neither an existing folder nor a model URI (runs:/<run id>/model, "
             "models:/<name>@<alias>, models:/<name>/<version>, best)")
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+    from stancelab.errors import check_tracking_server
+
+    check_tracking_server(os.environ.get("MLFLOW_TRACKING_URI"), SERVER_TIMEOUT)
     import mlflow
 
     if uri == "best":
@@ -133,7 +126,12 @@ class Predictor:
             columns["target"] = [fill if _missing(t) or t == "" else t
                                  for t in columns["target"]]
         cut = self.max_chars
-        columns["text"] = ["" if _missing(t) else str(t)[:cut] for t in columns["text"]]
+        texts = ["" if _missing(t) else str(t) for t in columns["text"]]
+        long = sum(len(t) > cut for t in texts)
+        if long:
+            log.warning("%d text(s) longer than %d characters were cut to that length",
+                        long, cut)
+        columns["text"] = [t[:cut] for t in texts]
         return columns
 
     def frame(self, data: Any, target: str | None = None) -> pd.DataFrame:
@@ -193,6 +191,14 @@ class Predictor:
                         progress: bool = False) -> list[dict[str, Any]]:
         """One dict per input row: its other columns, then ``text``, ``target``, ``stance``
         and the scores. In batches, with a progress bar on big inputs on a terminal."""
+        return list(self.iter_records(data, target, batch_size, progress))
+
+    def iter_records(self, data: Any, target: str | None = None, batch_size: int = 4096,
+                     progress: bool = False) -> Iterator[dict[str, Any]]:
+        """:meth:`predict_records` as a stream: each batch's records as soon as it is scored,
+        so that a writer can put the first rows on disk before the last are scored."""
+        if batch_size < 1:
+            raise StancelabError(f"batch size must be 1 or more, not {batch_size}")
         columns = self.rows(data, target)
         texts, targets = columns["text"], columns["target"]
         extra = [c for c in columns if c not in ("text", "target", "stance", *self.classes)]
@@ -201,7 +207,6 @@ class Predictor:
             from rich.progress import track
 
             starts = track(starts, description="predicting", transient=True)
-        records = []
         for start in starts:
             stop = start + batch_size
             labels, proba = self.score(texts[start:stop], targets[start:stop])
@@ -210,8 +215,7 @@ class Predictor:
                 rec = {c: columns[c][i] for c in extra}
                 rec.update(text=texts[i], target=targets[i], stance=label)
                 rec.update(zip(self.classes, scores, strict=True))
-                records.append(rec)
-        return records
+                yield rec
 
 
 def _missing(value: Any) -> bool:
@@ -235,19 +239,7 @@ def load(uri: str, *, trust: Iterable[str] = (), default_target: str | None = No
     if engine not in ENGINES:
         raise StancelabError(f"engine must be one of {', '.join(ENGINES)}, not {engine!r}")
     path = resolve_uri(uri, experiment, metric)
-    skops_file = path if path.is_file() else _model_dir_skops(path)
-    meta_file = skops_file.parent / "stancelab.json"
-    meta = json.loads(meta_file.read_text()) if meta_file.exists() else {}
-    lite_file = skops_file.parent / LITE_FILE
-    if engine == "lite" and not lite_file.exists():
-        raise ModelNotFoundError(f"{lite_file}: this model has no lite copy (its parts are not "
-                                 "all linear; use engine=sklearn)")
-    if engine == "lite" or (engine == "auto" and lite_file.exists() and not list(trust)):
-        from stancelab import lite
-
-        model: Any = lite.load(lite_file)
-    else:
-        model = persistence.load(skops_file, trust)
+    model, meta = persistence.load_folder(path, trust, engine)
     return Predictor(model, default_target=default_target or meta.get("default_target"),
                      labels=meta.get("labels"))
 
@@ -268,31 +260,41 @@ def article_report(records: list[dict[str, Any]], classes: list[str]) -> str:
     return "\n".join(lines)
 
 
+EVALUATE_FORMATS = {".jsonl": "stancelab", ".csv": "csv", ".tsv": "tsv", ".json": "label_studio"}
+
+
 def evaluate_file(predictor: Predictor, path: Path, fmt: str | None = None,
                   target: str | None = None, overrides: Sequence[str] = ()) -> dict[str, Any]:
-    """Score a saved model on an annotated file, with the training code's metrics."""
+    """Score a saved model on an annotated file, with the training code's metrics.
+
+    The file goes through the dataset pipeline's steps (stancelab.data.build.prepare_records)
+    with the configured label map, cleaning, aggregation and deduplication: it is read exactly
+    as a training source would be.
+    """
+    from omegaconf import OmegaConf
+
     from stancelab import evaluation as ev
     from stancelab.config import compose
-    from stancelab.data import normalize
-    from stancelab.data.readers import READERS
-    from stancelab.errors import DataValidationError
+    from stancelab.data.build import prepare_records
+    from stancelab.io import _check_input
 
     full = compose(overrides)
-    cfg = full.dataset
-    fmt = fmt or {".jsonl": "stancelab", ".csv": "csv", ".tsv": "tsv", ".txt": "tsv",
-                  ".json": "label_studio"}.get(path.suffix.lower(), "stancelab")
-    if fmt not in READERS:
-        raise StancelabError(f"unknown format '{fmt}' (known: {', '.join(READERS)})")
-    if not path.exists():
-        raise StancelabError(f"{path}: no such file")
-    defaults = {"target": target or predictor.default_target} if (
-        target or predictor.default_target) else {}
-    records, problems = READERS[fmt](path, defaults=defaults)
-    records, label_problems = normalize.apply_label_map(records, cfg.label_map or {},
-                                                        list(predictor.classes))
-    if problems or label_problems:
-        raise DataValidationError(problems + label_problems)
-    records, _ = normalize.clean_records(records, list(cfg.text.residue), 1)
+    _check_input(path)
+    if fmt is None:
+        if path.suffix.lower() == ".txt":
+            raise StancelabError(
+                f"{path}: a .txt file is one sentence a line, with no labels (what predict "
+                "reads); give an annotated .jsonl, .csv, .tsv or Label Studio .json file, or "
+                "say how to read it with --format (e.g. --format tsv)")
+        fmt = EVALUATE_FORMATS.get(path.suffix.lower(), "stancelab")
+    fill = target or predictor.default_target
+    source = {"format": fmt, "paths": [str(path)], **({"defaults": {"target": fill}}
+                                                      if fill else {})}
+    dataset = {**OmegaConf.to_container(full.dataset, resolve=True), "sources": [source],
+               "labels": list(predictor.classes), "targets": []}
+    records, _, _ = prepare_records(dataset)
+    if not records:
+        raise StancelabError(f"{path}: no annotated records to evaluate")
     frame = predictor.predict_frame([{"text": r["text"], "target": r["target"]} for r in records])
     result = ev.evaluate([r["stance"] for r in records], frame["stance"], frame["target"],
                          labels=predictor.classes, bootstrap=full.evaluation.bootstrap,

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import csv
+import io
 import json
+import os
 import sys
+import tempfile
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +18,7 @@ from stancelab.errors import DataValidationError, Problem, StancelabError
 
 def read_utf8(path: Path) -> str:
     """A text file's content, or a clear error naming the file."""
+    _check_input(path)
     try:
         return path.read_text(encoding="utf-8")
     except FileNotFoundError:
@@ -22,9 +28,12 @@ def read_utf8(path: Path) -> str:
 
 
 def read_inputs(path: Path) -> list[dict[str, Any]]:
-    """Texts from ``.txt`` (one a line), ``.jsonl`` or ``.csv``/``.tsv`` with a ``text`` column."""
-    if not path.exists():
-        raise StancelabError(f"{path}: no such file")
+    """Texts from ``.txt`` (one a line), ``.jsonl`` or ``.csv``/``.tsv`` with a ``text`` column.
+
+    Every row is kept, in order; a row that cannot be read is an error naming its line, never
+    a silent skip. JSONL ``text`` must be a string (a number or a list is a mistake, not text).
+    """
+    _check_input(path)
     suffix = path.suffix.lower()
     if suffix == ".jsonl":
         from stancelab.data.readers import json_lines
@@ -34,6 +43,9 @@ def read_inputs(path: Path) -> list[dict[str, Any]]:
         for lineno, obj in json_lines(path, "utf-8", problems):
             if "text" not in obj:
                 problems.append(Problem(str(path), lineno, "text", "missing field"))
+            elif obj["text"] is not None and not isinstance(obj["text"], str):
+                problems.append(Problem(str(path), lineno, "text", "expected a string, got "
+                                        f"{type(obj['text']).__name__} {obj['text']!r:.40}"))
             else:
                 rows.append(obj)
         if problems:
@@ -41,29 +53,76 @@ def read_inputs(path: Path) -> list[dict[str, Any]]:
         return rows
     content = read_utf8(path)
     if suffix in {".csv", ".tsv"}:
-        reader = csv.DictReader(content.splitlines(), delimiter="\t" if suffix == ".tsv" else ",")
+        # newline="" keeps quoted line breaks inside a field and reads \r\n, \n or \r alike.
+        reader = csv.DictReader(io.StringIO(content, newline=""),
+                                delimiter="\t" if suffix == ".tsv" else ",")
         if "text" not in (reader.fieldnames or []):
             raise StancelabError(f"{path}: no 'text' column (columns: {reader.fieldnames})")
-        return [dict(row) for row in reader]
+        try:
+            return [{k: v for k, v in row.items() if k is not None} for row in reader]
+        except csv.Error as err:
+            raise StancelabError(f"{path}:{reader.line_num}: unreadable CSV ({err})") from None
     return [{"text": line} for line in content.splitlines() if line.strip()]
 
 
-def write_predictions(records: list[dict[str, Any]], output: str | None,
-                      classes: list[str]) -> None:
+def _check_input(path: Path) -> None:
+    if not path.exists():
+        raise StancelabError(f"{path}: no such file")
+    if path.is_dir():
+        raise StancelabError(f"{path}: is a folder; give a file (.txt, .jsonl, .csv or .tsv)")
+
+
+def write_predictions(records: Iterable[dict[str, Any]], output: str | None,
+                      classes: list[str]) -> int:
     """JSONL (default, and for ``.jsonl``) or CSV (for ``.csv``); stdout when no output.
 
-    Scores are rounded to 4 decimals: more digits only look like precision.
+    Records are written as they come (``Predictor.iter_records`` streams them). A file is
+    written to a temporary name beside it and renamed at the end, so that a failure never
+    leaves half a file or destroys the previous one. Characters the encoding cannot hold (a
+    lone surrogate from a JSON escape) are written as ``\\uXXXX``, which JSON reads back as
+    the same character. Scores are rounded to 4 decimals: more digits only look like
+    precision. Returns the number of rows written.
     """
-    rounded = [{**rec, **{c: round(rec[c], 4) for c in classes}} for rec in records]
-    if output and output.lower().endswith(".csv"):
-        columns = list(rounded[0]) if rounded else ["text", "target", "stance", *classes]
-        with open(output, "w", encoding="utf-8", newline="") as fh:
-            writer = csv.DictWriter(fh, fieldnames=columns)
-            writer.writeheader()
-            writer.writerows(rounded)
-        return
-    lines = "".join(json.dumps(rec, ensure_ascii=False) + "\n" for rec in rounded)
-    if output:
-        Path(output).write_text(lines, encoding="utf-8")
-    else:
-        sys.stdout.write(lines)
+    as_csv = bool(output) and str(output).lower().endswith(".csv")
+    if not output:
+        return _write(sys.stdout, records, classes, as_csv)
+    target = Path(output)
+    if target.is_dir():
+        raise StancelabError(f"{target}: is a folder; give a file name for --output")
+    folder = target.parent if str(target.parent) else Path(".")
+    if not folder.is_dir():
+        raise StancelabError(f"{target}: the folder {folder} does not exist")
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=folder)
+    except OSError as err:
+        raise StancelabError(f"{target}: cannot write in {folder} ({err.strerror})") from None
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", errors="backslashreplace",
+                       newline="" if as_csv else None) as fh:
+            count = _write(fh, records, classes, as_csv)
+        if target.exists() and not os.access(target, os.W_OK):
+            raise StancelabError(f"{target}: the file is read-only; nothing was written")
+        os.replace(tmp, target)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+    return count
+
+
+def _write(fh: Any, records: Iterable[dict[str, Any]], classes: list[str], as_csv: bool) -> int:
+    count = 0
+    writer = None
+    for rec in records:
+        rec = {**rec, **{c: round(rec[c], 4) for c in classes}}
+        if as_csv:
+            if writer is None:
+                writer = csv.DictWriter(fh, fieldnames=list(rec))
+                writer.writeheader()
+            writer.writerow(rec)
+        else:
+            fh.write(json.dumps(rec, ensure_ascii=False) + "\n")
+        count += 1
+    if as_csv and writer is None:  # no rows: still a valid CSV with its header
+        csv.DictWriter(fh, fieldnames=["text", "target", "stance", *classes]).writeheader()
+    return count

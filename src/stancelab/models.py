@@ -164,6 +164,20 @@ def _children(estimator: Any) -> list[Any]:
             *(t for _, t in getattr(estimator, "transformer_list", []))]
 
 
+def walk_estimators(estimator: Any) -> list[Any]:
+    """``estimator`` and every estimator inside it (pipelines, unions, per-target models)."""
+    if estimator is None or isinstance(estimator, str):
+        return []
+    inner = [getattr(estimator, k) for k in ("estimator_", "pipeline")
+             if getattr(estimator, k, None) is not None]
+    inner += list(getattr(estimator, "estimators_", {}).values()) \
+        if isinstance(getattr(estimator, "estimators_", None), dict) else []
+    out = [estimator]
+    for child in [*inner, *_children(estimator)]:
+        out += walk_estimators(child)
+    return out
+
+
 def _vectorizers(estimator: Any) -> list[Any]:
     """Every fitted object with a ``vocabulary_`` inside ``estimator``."""
     if estimator is None or isinstance(estimator, str):

@@ -1,4 +1,14 @@
-"""The fitted model on disk: a skops file, written and read without unpickling anything.
+"""The fitted model on disk: the one owner of the model folder and its files.
+
+A model folder holds ``stance_model.skops`` (the fitted pipeline, written and read without
+unpickling anything), ``stance_model.lite.npz`` (its NumPy-only copy, when it has one) and
+``stancelab.json`` (labels, targets, default target). :func:`save_folder` writes one (training
+logs it to MLflow under ``ARTIFACT_KEY``); :func:`load_folder` finds and reads one, distrusting
+everything in it: a damaged file, a copy with the wrong shapes or a spec that is not JSON is a
+clear error (or, for the copy, a fallback to the skops file), and a model whose parameters could
+make scoring hang (a catastrophic ``token_pattern``, an absurd ``ngram_range``) is refused.
+
+About skops itself:
 
 skops keeps a default list of trusted types, and it builds that list's scikit-learn part when
 ``skops.io`` is first imported, by importing every module of scikit-learn (and torch, when it is
@@ -15,15 +25,21 @@ step. stancelab imports skops without that walk and puts a lazy stand-in in plac
 from __future__ import annotations
 
 import contextvars
+import re
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from stancelab.errors import UntrustedModelError
+from stancelab.errors import ModelNotFoundError, StancelabError, UntrustedModelError
 
 SKOPS_FILE = "stance_model.skops"
 LITE_FILE = "stance_model.lite.npz"  # its NumPy-only copy, when it has one (stancelab.lite)
+META_FILE = "stancelab.json"
+ARTIFACT_KEY = "stance_model"  # the folder's name inside a logged MLflow model
+MAX_SEARCH_DEPTH = 3  # folders below --model searched for a model (never a whole disk)
+MAX_NGRAM = 10  # longest n-gram a loaded vectorizer may ask for
+MAX_PATTERN = 200  # longest token pattern a loaded vectorizer may carry
 
 #: Every non-primitive type a model built from stancelab's configurations contains. Loading
 #: refuses anything else unless trusted explicitly. tests/test_persistence.py trains every
@@ -146,3 +162,178 @@ def untrusted_types(path: str | Path, trust: Iterable[str] = ()) -> list[str]:
     allowed = set(TRUSTED_TYPES) | set(trust)
     with _own_load():
         return [t for t in skops_io().get_untrusted_types(file=str(path)) if t not in allowed]
+
+
+# --------------------------------------------------------------------------- the model folder
+
+
+def save_folder(model: Any, folder: Path, meta: dict[str, Any], check: Any = None) -> None:
+    """Write a model folder: the skops file, the lite copy when the model has one (checked on
+    ``check``), and the metadata. A lite export that fails in any way only means no copy."""
+    import json
+    import logging
+
+    folder.mkdir(parents=True, exist_ok=True)
+    save(model, folder / SKOPS_FILE)
+    if check is not None:
+        from stancelab import lite
+
+        try:
+            lite.export(model, folder / LITE_FILE, check=check)
+        except lite.NotExportable as err:
+            logging.getLogger(__name__).info("no lite copy of the model: %s", err)
+        except Exception as err:
+            (folder / LITE_FILE).unlink(missing_ok=True)
+            logging.getLogger(__name__).warning(
+                "no lite copy of the model: the export failed unexpectedly (%s: %s)",
+                type(err).__name__, err)
+    (folder / META_FILE).write_text(json.dumps(dict(meta), indent=2), encoding="utf-8")
+
+
+def find_model_file(path: Path) -> Path:
+    """The skops file that ``path`` names: the file itself, or the one model in the folder
+    (searched ``MAX_SEARCH_DEPTH`` levels down). Several models below a folder is an error
+    naming them: picking one silently would predict with the wrong model."""
+    if path.is_file():
+        if path.suffix != ".skops":
+            raise ModelNotFoundError(f"{path} is a file but not a stancelab model (expected a "
+                                     f"model folder or a .skops file)")
+        return path
+    found: list[Path] = []
+    level = [path]
+    for _ in range(MAX_SEARCH_DEPTH + 1):
+        found += [d / SKOPS_FILE for d in level if (d / SKOPS_FILE).is_file()]
+        if found:
+            break
+        level = [c for d in level for c in _subfolders(d)]
+    if not found:
+        raise ModelNotFoundError(f"{path} holds no stancelab model ({SKOPS_FILE} not found "
+                                 f"within {MAX_SEARCH_DEPTH} folder levels)")
+    if len(found) > 1:
+        names = ", ".join(str(f.parent) for f in found[:5])
+        raise ModelNotFoundError(f"{path} holds {len(found)} models ({names}"
+                                 f"{', ...' if len(found) > 5 else ''}); name one of them")
+    return found[0]
+
+
+def _subfolders(folder: Path) -> list[Path]:
+    try:
+        return sorted(p for p in folder.iterdir() if p.is_dir() and not p.is_symlink())
+    except OSError:  # unreadable folders are skipped, not fatal
+        return []
+
+
+def read_meta(folder: Path) -> dict[str, Any]:
+    """The folder's metadata ({} for models saved without it)."""
+    import json
+
+    file = folder / META_FILE
+    if not file.exists():
+        return {}
+    try:
+        meta = json.loads(file.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        raise ModelNotFoundError(f"{file}: not valid JSON ({err})") from None
+    if not isinstance(meta, dict):
+        raise ModelNotFoundError(f"{file}: expected a JSON object, found "
+                                 f"{type(meta).__name__}")
+    return meta
+
+
+def load_folder(path: Path, trust: Iterable[str] = (), engine: str = "sklearn",
+                ) -> tuple[Any, dict[str, Any]]:
+    """The model and metadata of a model folder (or a .skops file).
+
+    ``engine``: ``sklearn`` reads the skops file; ``lite`` the NumPy-only copy; ``auto`` the
+    copy when there is one and it reads and scores cleanly, else the skops file.
+    """
+    import logging
+
+    skops_file = find_model_file(path)
+    meta = read_meta(skops_file.parent)
+    lite_file = skops_file.parent / LITE_FILE
+    if engine == "lite" and not lite_file.exists():
+        raise ModelNotFoundError(f"{lite_file}: this model has no lite copy (its parts are not "
+                                 "all linear; use engine=sklearn)")
+    if engine == "lite" or (engine == "auto" and lite_file.exists() and not list(trust)):
+        try:
+            return _probed(_load_lite(lite_file), lite_file, meta), meta
+        except StancelabError as err:
+            if engine == "lite":
+                raise
+            logging.getLogger(__name__).warning("%s; using the skops file instead", err)
+    try:
+        model = load(skops_file, trust)
+    except StancelabError:
+        raise
+    except Exception as err:
+        raise ModelNotFoundError(f"{skops_file}: damaged or not a skops model file "
+                                 f"({type(err).__name__}: {err})") from None
+    check_parameters(model, skops_file)
+    return _probed(model, skops_file, meta), meta
+
+
+def _load_lite(file: Path) -> Any:
+    from stancelab import lite
+
+    try:
+        return lite.load(file)
+    except StancelabError:
+        raise
+    except Exception as err:
+        raise StancelabError(f"{file}: unreadable lite copy ({type(err).__name__}: "
+                             f"{err})") from None
+
+
+def _probed(model: Any, file: Path, meta: dict[str, Any]) -> Any:
+    """Score one short sentence: a model whose parts do not fit together (wrong shapes, a
+    foreign object) fails here, with a message naming its file, not on the user's data."""
+    if not hasattr(model, "predict_proba") or not hasattr(model, "classes_"):
+        raise ModelNotFoundError(f"{file}: holds a {type(model).__name__}, not a stancelab "
+                                 "model")
+    targets = [str(t) for t in getattr(model, "targets_", [])] or [meta.get("default_target")]
+    try:
+        proba = model.predict_proba({"text": ["Ministers met on Monday."],
+                                     "target": [targets[0]]})
+        if len(proba) != 1 or len(proba[0]) != len(model.classes_):
+            raise ValueError(f"{len(proba[0]) if len(proba) else 0} scores for "
+                             f"{len(model.classes_)} labels")
+    except StancelabError:
+        raise
+    except Exception as err:
+        raise StancelabError(f"{file}: the model does not score a test sentence "
+                             f"({type(err).__name__}: {err})") from None
+    return model
+
+
+_NESTED_QUANTIFIER = re.compile(r"\((?:[^()\\]|\\.)*[+*](?:[^()\\]|\\.)*\)\s*[+*{]")
+
+
+def check_parameters(model: Any, file: Path) -> None:
+    """Refuse vectorizer settings that would make scoring one sentence hang or eat memory."""
+    from stancelab.models import walk_estimators
+
+    for est in walk_estimators(model):
+        name = type(est).__name__
+        low_high = getattr(est, "ngram_range", None)
+        if low_high is not None:
+            ok = (isinstance(low_high, tuple | list) and len(low_high) == 2
+                  and all(isinstance(n, int) for n in low_high)
+                  and 1 <= low_high[0] <= low_high[1] <= MAX_NGRAM)
+            if not ok:
+                raise UntrustedModelError(f"{file}: {name} asks for ngram_range {low_high!r}; "
+                                          f"allowed: 1 <= low <= high <= {MAX_NGRAM}")
+        pattern = getattr(est, "token_pattern", None)
+        if pattern is not None:
+            bad = (not isinstance(pattern, str) or len(pattern) > MAX_PATTERN
+                   or _NESTED_QUANTIFIER.search(pattern) is not None)
+            if not bad:
+                try:
+                    re.compile(pattern)
+                except re.error:
+                    bad = True
+            if bad:
+                raise UntrustedModelError(
+                    f"{file}: {name} carries a token_pattern stancelab will not run "
+                    f"({str(pattern)[:60]!r}: too long, not a regular expression, or with "
+                    "nested repetition that can take exponential time)")

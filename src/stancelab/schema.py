@@ -178,7 +178,9 @@ class Register(_Section):
 
 
 class Tracking(_Section):
+    enabled: bool
     uri: str | None
+    connect_timeout: float = Field(gt=0)
     experiment: str = Field(min_length=1)
     log_model: bool
     model_name: str = Field(min_length=1)

@@ -63,7 +63,7 @@ def run_search(cfg: DictConfig) -> dict[str, Any]:
         study_name=str(spec.study_name), storage=spec.get("storage"),
         direction=str(spec.direction), load_if_exists=True,
         sampler=optuna.samplers.TPESampler(seed=int(cfg.seed)))
-    tracked = bool(tracking.tracking_uri(cfg.tracking.get("uri")))
+    tracked = bool(tracking.tracking_uri(cfg.tracking))
     parent = tracking.open_parent(cfg.tracking, f"optuna-{spec.study_name}", "search") \
         if tracked else None
 

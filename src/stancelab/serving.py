@@ -15,7 +15,8 @@ from mlflow.pyfunc import PythonModel
 
 class StancePyfunc(PythonModel):
     def load_context(self, context):
-        from stancelab.inference import ARTIFACT_KEY, load
+        from stancelab.inference import load
+        from stancelab.persistence import ARTIFACT_KEY
 
         self.predictor = load(context.artifacts[ARTIFACT_KEY])
 

@@ -32,9 +32,12 @@ MAX_PARAM_VALUE = 6000  # MLflow's limit on a parameter value's length
 MAX_PARAM_KEY = 250
 
 
-def tracking_uri(uri: str | None) -> str | None:
-    """``MLFLOW_TRACKING_URI`` wins over the config's ``tracking.uri``."""
-    return os.environ.get("MLFLOW_TRACKING_URI") or uri
+def tracking_uri(tracking: Mapping[str, Any]) -> str | None:
+    """Where runs go: None when tracking is off (``tracking=off`` wins over the environment);
+    else ``MLFLOW_TRACKING_URI`` wins over the config's ``tracking.uri``."""
+    if not tracking["enabled"]:
+        return None
+    return os.environ.get("MLFLOW_TRACKING_URI") or tracking["uri"]
 
 
 def configure(tracking: Mapping[str, Any]) -> str:
@@ -43,7 +46,7 @@ def configure(tracking: Mapping[str, Any]) -> str:
 
     logging.getLogger("mlflow").setLevel(logging.WARNING)  # keep successful runs quiet
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
-    mlflow.set_tracking_uri(tracking_uri(tracking.get("uri")))
+    mlflow.set_tracking_uri(tracking_uri(tracking))
     return mlflow.set_experiment(tracking["experiment"]).experiment_id
 
 
@@ -138,23 +141,14 @@ def log_model(model: Any, example: Any, name: str, meta: Mapping[str, Any],
     from mlflow.types.schema import ColSpec, Schema
 
     from stancelab import persistence
-    from stancelab.inference import ARTIFACT_KEY, Predictor
+    from stancelab.inference import Predictor
 
     package = Path(stancelab.__file__).parent
     # MLflow suggests type hints on predict; the explicit signature below already defines I/O.
     warnings.filterwarnings("ignore", "Add type hints", UserWarning)
     with tempfile.TemporaryDirectory() as tmp:
-        folder = Path(tmp) / ARTIFACT_KEY
-        folder.mkdir()
-        persistence.save(model, folder / persistence.SKOPS_FILE)
-        if check is not None:
-            from stancelab import lite
-
-            try:
-                lite.export(model, folder / persistence.LITE_FILE, check=check)
-            except lite.NotExportable as err:
-                log.info("no lite copy of the model: %s", err)
-        (folder / "stancelab.json").write_text(json.dumps(dict(meta), indent=2))
+        folder = Path(tmp) / persistence.ARTIFACT_KEY
+        persistence.save_folder(model, folder, dict(meta), check)
         output = Predictor(model, default_target=meta.get("default_target"),
                            labels=meta.get("labels")).predict_frame(example)
         signature = infer_signature(example, output)
@@ -162,7 +156,7 @@ def log_model(model: Any, example: Any, name: str, meta: Mapping[str, Any],
                                    ColSpec("string", "target", required=False)])
         info = mlflow.pyfunc.log_model(
             name=name, python_model=str(package / "serving.py"),
-            artifacts={ARTIFACT_KEY: str(folder)}, code_paths=[str(package)],
+            artifacts={persistence.ARTIFACT_KEY: str(folder)}, code_paths=[str(package)],
             signature=signature, input_example=example,
             pip_requirements=[f"{p}=={v}" for p, v in versions().items()])
     return info.model_uri
@@ -229,7 +223,7 @@ class SweepCallback(Callback):
     """
 
     def on_multirun_start(self, config: Any, **kwargs: Any) -> None:
-        if not tracking_uri(config.tracking.get("uri")):
+        if not tracking_uri(config.tracking):
             return
         from datetime import datetime
 

@@ -170,7 +170,7 @@ class _Run:
             os.environ["MLFLOW_TRACKING_URI"] = uri  # the training process' choice wins here
             from stancelab import tracking
 
-            tracking.configure({"uri": uri, "experiment": experiment})
+            tracking.configure({"enabled": True, "uri": uri, "experiment": experiment})
         if modules:  # the model will be logged: load and index now what logging it needs
             import mlflow.pyfunc  # noqa: F401
 

@@ -140,8 +140,12 @@ def train(cfg: DictConfig) -> TrainResult:
     from stancelab.tracking import tracking_uri
 
     seed_everything(int(cfg.seed))
-    uri = tracking_uri(cfg.tracking.get("uri"))
-    if uri:  # the tracking process opens the store while the dataset is built and the model fit
+    uri = tracking_uri(cfg.tracking)
+    if uri:
+        from stancelab.errors import check_tracking_server
+
+        check_tracking_server(uri, float(cfg.tracking.connect_timeout))
+        # The tracking process opens the store while the dataset is built and the model fit.
         from stancelab.tracking_worker import worker
 
         worker().send("open", uri=uri, experiment=str(cfg.tracking.experiment),

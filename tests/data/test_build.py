@@ -28,7 +28,9 @@ def dataset_cfg(root):
 def test_build_gives_grouped_splits_with_classlabel_and_a_card(corpus):
     built = build_dataset(dataset_cfg(corpus))
     ds = built.dataset
-    assert isinstance(ds, datasets.DatasetDict) and set(ds) == {"train", "validation", "test"}
+    assert isinstance(ds, datasets.DatasetDict)
+    assert set(ds) == {"train", "validation", "test", "real_dev"}
+    assert set(ds["real_dev"]["doc_id"]) == {"f08"}
     assert ds["train"].features["stance"].names == ["favor", "against", "none"]
     assert set(ds["test"]["doc_id"]) == {"f05", "f06"}
     assert not set(ds["train"]["doc_id"]) & set(ds["validation"]["doc_id"])

@@ -70,3 +70,13 @@ def test_dedup_can_be_turned_off_for_official_benchmark_sets():
     records = [rec("Same."), rec("Same.")]
     kept, counts = deduplicate(records, normalized=False, exact=False)
     assert len(kept) == 2 and counts["exact"] == 0
+
+
+def test_each_dedup_switch_works_on_its_own():
+    records = [rec("Troops, now!"), rec("Troops, now!"), rec("troops now")]
+    kept, counts = deduplicate(records, normalized=True, exact=False)
+    assert [r["text"] for r in kept] == ["Troops, now!"]  # near repeats include exact ones
+    assert counts["exact"] + counts["normalized"] == 2
+    kept, counts = deduplicate(records, normalized=False, exact=True)
+    assert [r["text"] for r in kept] == ["Troops, now!", "troops now"]
+    assert counts == {"exact": 1, "normalized": 0, "conflicting": 0}

@@ -55,7 +55,7 @@ def test_documents_metadata_supplies_the_split():
     assert problems == []
     splits = {r["doc_id"]: r["split"] for r in records}
     assert splits["f05"] == "test" and splits["f01"] == "train"
-    assert len(files) == 8
+    assert len(files) == 9
 
 
 def test_csv_and_tsv_with_a_column_map(tmp_path):

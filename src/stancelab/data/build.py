@@ -71,6 +71,21 @@ def _plain(cfg: Any) -> dict[str, Any]:
 def prepare(cfg: Mapping[str, Any]) -> Prepared:
     """Read and validate every source; raise :class:`DataValidationError` listing all problems."""
     cfg = _plain(cfg)
+    records, report, files = prepare_records(cfg)
+    split_cfg = cfg["split"]
+    splits, probs = assign_splits(records, split_cfg["ratios"], int(split_cfg["seed"]),
+                                  split_cfg["group_by"])
+    if probs:
+        raise DataValidationError(probs, limit=int(cfg["max_problems"]))
+    report["counts"] = count_table(splits)
+    return Prepared(splits, report, files)
+
+
+def prepare_records(cfg: Mapping[str, Any]) -> tuple[list[Record], dict[str, Any], list[Path]]:
+    """Every step but the split: read → map labels → select targets → clean → check ids →
+    agreement → aggregate → deduplicate. Training's datasets and ``stancelab evaluate``'s files
+    go through the same steps, so a file is read the same way in both."""
+    cfg = _plain(cfg)
     problems: list[Problem] = []
     records: list[Record] = []
     files: list[Path] = []
@@ -95,12 +110,6 @@ def prepare(cfg: Mapping[str, Any]) -> Prepared:
     dedup = cfg.get("dedup", {})
     records, dups = normalize.deduplicate(records, normalized=dedup.get("normalized", True),
                                           exact=dedup.get("exact", True))
-    split_cfg = cfg.get("split", {})
-    splits, probs = assign_splits(records, split_cfg.get("ratios", {}),
-                                  int(split_cfg.get("seed", 0)),
-                                  split_cfg.get("group_by", "doc_id"))
-    if probs:
-        raise DataValidationError(probs, limit=int(cfg.get("max_problems", 50)))
     report = {
         "name": cfg.get("name", "dataset"),
         "labels": labels,
@@ -109,10 +118,9 @@ def prepare(cfg: Mapping[str, Any]) -> Prepared:
         "ties_dropped": ties if cfg.get("aggregation", {}).get("tie", "drop") == "drop" else 0,
         "duplicates": dups,
         "agreement": agreement,
-        "counts": count_table(splits),
         "files": {str(f): _sha256(f) for f in files},
     }
-    return Prepared(splits, report, files)
+    return records, report, files
 
 
 def source_files(cfg: Mapping[str, Any]) -> list[Path]:

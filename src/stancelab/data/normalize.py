@@ -151,11 +151,12 @@ def deduplicate(records: Sequence[Record], normalized: bool = True, exact: bool 
 
     Exact duplicates have identical text; normalised duplicates differ only in case, spacing or
     punctuation. A repeat with a *different* label is still dropped (the first wins) and
-    counted under ``conflicting`` so that the dataset card shows it. Benchmarks turn both
-    off (``exact=False``) to keep official sets intact.
+    counted under ``conflicting`` so that the dataset card shows it. ``normalized`` alone
+    also drops identical texts (they are near-identical too); benchmarks turn both off to
+    keep official sets intact.
     """
     counts = {"exact": 0, "normalized": 0, "conflicting": 0}
-    if not exact:
+    if not (exact or normalized):
         return list(records), counts
     seen_exact: dict[tuple[str, str], str] = {}
     seen_norm: dict[tuple[str, str], str] = {}

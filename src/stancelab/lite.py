@@ -408,6 +408,28 @@ class _Linear:
         self.link = clf["link"]
         self.coef = arrays[clf["coef"]]
         self.intercept = arrays[clf["intercept"]]
+        self._check_shapes()
+
+    def _check_shapes(self) -> None:
+        """A copy whose arrays do not fit its spec would broadcast into wrong scores, silently:
+        refuse it (the loader then falls back to the skops file)."""
+        width = sum(int(b.spec["width"]) for b in self.blocks)
+        rows = 1 if self.link == "logistic" and len(self.classes) == 2 else len(self.classes)
+        if self.coef.ndim != 2 or self.coef.shape[1] != width or \
+                self.coef.shape[0] not in {rows, len(self.classes)}:
+            raise StancelabError(f"coefficients of shape {self.coef.shape} do not fit "
+                                 f"{len(self.classes)} classes and {width} features")
+        if self.intercept.shape != (self.coef.shape[0],):
+            raise StancelabError(f"intercept of shape {self.intercept.shape} does not fit "
+                                 f"coefficients of shape {self.coef.shape}")
+        for block in self.blocks:
+            size = int(block.spec["width"])
+            if block.idf is not None and block.idf.shape != (size,):
+                raise StancelabError(f"idf weights of shape {block.idf.shape} do not fit a "
+                                     f"block of {size} columns")
+            if block.kind in ("vocab", "target") and len(block.columns) != size:
+                raise StancelabError(f"a block of {size} columns lists {len(block.columns)} "
+                                     "terms")
 
     def predict_proba(self, texts: Sequence[str], targets: Sequence[str]) -> np.ndarray:
         parts = [b.features(texts, targets) for b in self.blocks]
@@ -477,8 +499,14 @@ def load(path: Path) -> LiteModel:
             arrays = {k: npz[k] for k in npz.files}
     except (OSError, ValueError, zipfile.BadZipFile) as err:
         raise StancelabError(f"{path}: not a readable stancelab lite model ({err})") from None
-    spec = json.loads(arrays.pop("spec").tobytes().decode("utf-8"))
-    return LiteModel(spec, arrays)
+    try:
+        spec = json.loads(arrays.pop("spec").tobytes().decode("utf-8"))
+        return LiteModel(spec, arrays)
+    except StancelabError as err:
+        raise StancelabError(f"{path}: unreadable lite copy ({err})") from None
+    except (KeyError, TypeError, ValueError, AttributeError, UnicodeDecodeError) as err:
+        raise StancelabError(f"{path}: unreadable lite copy ({type(err).__name__}: "
+                             f"{err})") from None
 
 
 __all__ = ["LITE_FILE", "LiteModel", "NotExportable", "analyzer", "export", "load",

@@ -7,6 +7,7 @@ import csv
 import io
 import json
 import os
+import re
 import sys
 import tempfile
 from collections.abc import Iterable
@@ -17,10 +18,11 @@ from stancelab.errors import DataValidationError, Problem, StancelabError
 
 
 def read_utf8(path: Path) -> str:
-    """A text file's content, or a clear error naming the file."""
+    """A text file's content as written (no newline translation: a \\r inside a quoted CSV
+    field stays a \\r; a leading byte-order mark is dropped), or a clear error naming it."""
     _check_input(path)
     try:
-        return path.read_text(encoding="utf-8")
+        return path.read_bytes().decode("utf-8-sig")
     except FileNotFoundError:
         raise StancelabError(f"{path}: no such file") from None
     except UnicodeDecodeError as err:
@@ -62,7 +64,9 @@ def read_inputs(path: Path) -> list[dict[str, Any]]:
             return [{k: v for k, v in row.items() if k is not None} for row in reader]
         except csv.Error as err:
             raise StancelabError(f"{path}:{reader.line_num}: unreadable CSV ({err})") from None
-    return [{"text": line} for line in content.splitlines() if line.strip()]
+    # Lines end at \n, \r\n or \r only: str.splitlines would also split at form feeds and
+    # Unicode line separators inside a sentence.
+    return [{"text": line} for line in re.split(r"\r\n|\r|\n", content) if line.strip()]
 
 
 def _check_input(path: Path) -> None:

@@ -58,8 +58,14 @@ def trained(tmp_path_factory):
 
     tmp = tmp_path_factory.mktemp("trained")
     os.chdir(tmp)  # MLflow puts artifacts in ./mlruns; the autouse fixture restores the cwd
-    cfg = compose([*fixture_overrides(tmp), "tracking.register.enabled=true",
-                   "tracking.register.name=fixture-model", "tracking.register.alias=champion"])
+    cfg = compose(
+        [
+            *fixture_overrides(tmp),
+            "tracking.register.enabled=true",
+            "tracking.register.name=fixture-model",
+            "tracking.register.alias=champion",
+        ]
+    )
     mlflow.set_tracking_uri(cfg.tracking.uri)
     result = train(cfg)
     return {"result": result, "cfg": cfg, "tmp": tmp, "uri": cfg.tracking.uri}

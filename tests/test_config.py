@@ -37,9 +37,13 @@ def test_every_pipeline_option_instantiates(group):
 @pytest.mark.parametrize("group", [g for g in GROUPS if g != "experiment"])
 def test_every_option_composes(group):
     for option in options(group):
-        extra = {"csv": ["dataset.path=x.csv"], "jsonl": ["dataset.path=x.jsonl"],
-                 "label_studio": ["dataset.path=x.json"], "doccano": ["dataset.path=x.jsonl"],
-                 "hf": ["dataset.hub_name=x"]}.get(option, [])
+        extra = {
+            "csv": ["dataset.path=x.csv"],
+            "jsonl": ["dataset.path=x.jsonl"],
+            "label_studio": ["dataset.path=x.json"],
+            "doccano": ["dataset.path=x.jsonl"],
+            "hf": ["dataset.hub_name=x"],
+        }.get(option, [])
         cfg = compose([f"{group}={option}", *extra])
         assert cfg[group] is not None
 

@@ -9,8 +9,7 @@ from stancelab import evaluation as ev
 
 # 10 sentences. favor: 3 right of 4; against: 2 right of 3 (one called favor); none: 2 of 3.
 TRUE = ["favor"] * 4 + ["against"] * 3 + ["none"] * 3
-PRED = ["favor", "favor", "favor", "none", "against", "against", "favor", "none", "none",
-        "against"]
+PRED = ["favor", "favor", "favor", "none", "against", "against", "favor", "none", "none", "against"]
 TARGETS = ["a"] * 5 + ["b"] * 5
 
 

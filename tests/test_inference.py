@@ -38,8 +38,13 @@ def test_every_uri_form_loads_the_same_model(trained, tmp_path):
     local = tmp_path / "model"
     shutil.copytree(folder, local)
     run_uri = f"runs:/{result.run_id}/model"
-    for uri in (run_uri, "models:/fixture-model@champion", "models:/fixture-model/1", str(local),
-                str(next(local.rglob(SKOPS_FILE)))):
+    for uri in (
+        run_uri,
+        "models:/fixture-model@champion",
+        "models:/fixture-model/1",
+        str(local),
+        str(next(local.rglob(SKOPS_FILE))),
+    ):
         assert (stancelab.load(uri).predict_proba(texts) == expected).all(), uri
     best = stancelab.load("best", experiment="stancelab", metric="val_macro_f1")
     assert (best.predict_proba(texts) == expected).all()
@@ -70,8 +75,9 @@ def test_unknown_target_is_a_clear_error(predictor):
 
 
 def test_bad_inputs_get_defined_answers(predictor):
-    frame = predictor.predict_frame(["", "   ", "x" * 100_000, "Войска не будут отправлены.",
-                                     "\x00\x01\x02 ÿþ"])
+    frame = predictor.predict_frame(
+        ["", "   ", "x" * 100_000, "Войска не будут отправлены.", "\x00\x01\x02 ÿþ"]
+    )
     assert frame.loc[0, "stance"] == "none" and frame.loc[0, "none"] == 1.0
     assert frame.loc[1, "stance"] == "none"
     assert len(frame.loc[2, "text"]) == predictor.max_chars
@@ -102,8 +108,9 @@ def test_untrusted_types_are_refused_unless_trusted(tmp_path):
 
     pipeline = make_pipeline(tfidf(preprocessor=lowercase), LogisticRegression())
     texts = ["alpha beta", "gamma delta", "epsilon zeta"]
-    model = StanceClassifier(pipeline).fit(pd.DataFrame({"text": texts, "target": ["t"] * 3}),
-                                           ["favor", "against", "none"])
+    model = StanceClassifier(pipeline).fit(
+        pd.DataFrame({"text": texts, "target": ["t"] * 3}), ["favor", "against", "none"]
+    )
     path = tmp_path / SKOPS_FILE
     sio.dump(model, path)
     with pytest.raises(UntrustedModelError, match=r"support\.lowercase"):
@@ -119,9 +126,12 @@ def test_engines_give_the_same_answers(trained):
     full, copy = stancelab.load(uri), stancelab.load(uri, engine="lite")
     assert type(copy.model).__name__ == "LiteModel"
     assert type(stancelab.load(uri, engine="auto").model).__name__ == "LiteModel"
-    rows = [{"text": "Warsaw is open to sending trainers.", "ref": 1},
-            {"text": "", "ref": 2}, {"text": None, "ref": 3},
-            {"text": "Brussels froze more Russian assets.", "target": "sanctions on Russia"}]
+    rows = [
+        {"text": "Warsaw is open to sending trainers.", "ref": 1},
+        {"text": "", "ref": 2},
+        {"text": None, "ref": 3},
+        {"text": "Brussels froze more Russian assets.", "target": "sanctions on Russia"},
+    ]
     a, b = full.predict_frame(rows), copy.predict_frame(rows)
     assert a[["text", "target", "stance"]].equals(b[["text", "target", "stance"]])
     assert abs(a[full.classes].to_numpy() - b[copy.classes].to_numpy()).max() < 1e-12
@@ -131,8 +141,11 @@ def test_engines_give_the_same_answers(trained):
 
 def test_engine_choice_errors_are_clear(trained, tmp_path):
     mlflow.set_tracking_uri(trained["uri"])
-    folder = Path(mlflow.artifacts.download_artifacts(trained["result"].model_uri,
-                                                      dst_path=str(tmp_path / "m")))
+    folder = Path(
+        mlflow.artifacts.download_artifacts(
+            trained["result"].model_uri, dst_path=str(tmp_path / "m")
+        )
+    )
     with pytest.raises(StancelabError, match="engine must be one of"):
         stancelab.load(str(folder), engine="onnx")
     next(folder.rglob(LITE_FILE)).unlink()
@@ -141,22 +154,29 @@ def test_engine_choice_errors_are_clear(trained, tmp_path):
         stancelab.load(str(folder), engine="lite")
 
 
-@pytest.mark.parametrize(("engine", "absent"), [
-    ("sklearn", ["datasets", "hydra", "matplotlib", "mlflow"]),
-    ("auto", ["datasets", "mlflow", "pandas", "scipy", "skops", "sklearn"]),
-])
+@pytest.mark.parametrize(
+    ("engine", "absent"),
+    [
+        ("sklearn", ["datasets", "hydra", "matplotlib", "mlflow"]),
+        ("auto", ["datasets", "mlflow", "pandas", "scipy", "skops", "sklearn"]),
+    ],
+)
 def test_a_local_model_loads_without_heavy_imports(trained, tmp_path, engine, absent):
     """Loading a folder never imports MLflow or datasets; its NumPy copy not even scikit-learn."""
     import subprocess
     import sys
 
     mlflow.set_tracking_uri(trained["uri"])
-    folder = mlflow.artifacts.download_artifacts(trained["result"].model_uri,
-                                                 dst_path=str(tmp_path / "m"))
-    code = (f"import sys, stancelab; p = stancelab.load(sys.argv[1], engine={engine!r}); "
-            "print(p.predict(['Rome will send soldiers.', ''])); "
-            f"print(sorted(m for m in {absent!r} if m in sys.modules))")
-    out = subprocess.run([sys.executable, "-c", code, folder], capture_output=True, text=True,
-                         check=True).stdout.splitlines()
+    folder = mlflow.artifacts.download_artifacts(
+        trained["result"].model_uri, dst_path=str(tmp_path / "m")
+    )
+    code = (
+        f"import sys, stancelab; p = stancelab.load(sys.argv[1], engine={engine!r}); "
+        "print(p.predict(['Rome will send soldiers.', ''])); "
+        f"print(sorted(m for m in {absent!r} if m in sys.modules))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code, folder], capture_output=True, text=True, check=True
+    ).stdout.splitlines()
     assert out[-1] == "[]"
     assert out[0].endswith("'none']")

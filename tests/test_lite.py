@@ -21,15 +21,26 @@ from stancelab.models import StanceClassifier, build_model, make_pipeline
 
 MAIN = "troop deployment to Ukraine"
 ODD_TEXTS = [
-    "", "a", "  spaced\t\tout \n words  ", "Élysée façade: naïve coöperation!", "x" * 300,
-    "Ukraine's NATO-bid — «no», said Moscow.", "日本語 テキスト", "Войска не будут отправлены.",
-    "I I I I I", "e-mail: a.b@c.de 2024/25 #tag @user", "\u00a0non-breaking\u2028line",
+    "",
+    "a",
+    "  spaced\t\tout \n words  ",
+    "Élysée façade: naïve coöperation!",
+    "x" * 300,
+    "Ukraine's NATO-bid — «no», said Moscow.",
+    "日本語 テキスト",
+    "Войска не будут отправлены.",
+    "I I I I I",
+    "e-mail: a.b@c.de 2024/25 #tag @user",
+    "\u00a0non-breaking\u2028line",
 ]
 
 
 def corpus() -> pd.DataFrame:
-    records = [json.loads(line) for path in sorted((FIXTURES / "corpus").glob("*.jsonl"))
-               for line in path.read_text().splitlines()]
+    records = [
+        json.loads(line)
+        for path in sorted((FIXTURES / "corpus").glob("*.jsonl"))
+        for line in path.read_text().splitlines()
+    ]
     return pd.DataFrame(records)
 
 
@@ -42,15 +53,18 @@ def test_murmurhash_matches_scikit_learn():
     assert ours.tolist() == [sklearn_murmurhash(k.encode("utf-8"), seed=0) for k in keys]
 
 
-@pytest.mark.parametrize("params", [
-    {"analyzer": "word"},
-    {"analyzer": "word", "ngram_range": (1, 3), "strip_accents": "unicode"},
-    {"analyzer": "word", "ngram_range": (2, 2), "stop_words": "english", "lowercase": False},
-    {"analyzer": "word", "token_pattern": r"(?u)\b(\w)\w*\b", "strip_accents": "ascii"},
-    {"analyzer": "char", "ngram_range": (1, 4)},
-    {"analyzer": "char_wb", "ngram_range": (2, 5)},
-    {"analyzer": "char_wb", "ngram_range": (3, 3), "lowercase": False},
-])
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"analyzer": "word"},
+        {"analyzer": "word", "ngram_range": (1, 3), "strip_accents": "unicode"},
+        {"analyzer": "word", "ngram_range": (2, 2), "stop_words": "english", "lowercase": False},
+        {"analyzer": "word", "token_pattern": r"(?u)\b(\w)\w*\b", "strip_accents": "ascii"},
+        {"analyzer": "char", "ngram_range": (1, 4)},
+        {"analyzer": "char_wb", "ngram_range": (2, 5)},
+        {"analyzer": "char_wb", "ngram_range": (3, 3), "lowercase": False},
+    ],
+)
 def test_analyzers_make_the_same_ngrams_as_scikit_learn(params):
     vectorizer = CountVectorizer(**params)
     spec = lite._analyzer_spec(vectorizer)
@@ -60,9 +74,12 @@ def test_analyzers_make_the_same_ngrams_as_scikit_learn(params):
 
 
 CHOICES = [
-    [], ["model=sgd"], ["features=char"], ["features=hashing", "model=sgd"],
-    ["features=word_char", "target_mode=per_target"], ["features=hashing",
-                                                        "target_mode=text_only"],
+    [],
+    ["model=sgd"],
+    ["features=char"],
+    ["features=hashing", "model=sgd"],
+    ["features=word_char", "target_mode=per_target"],
+    ["features=hashing", "target_mode=text_only"],
     ["features=char", "model=sgd", "target_mode=per_target"],
 ]
 
@@ -75,8 +92,9 @@ def test_the_copy_scores_as_the_model_does(choice, tmp_path):
     copy = lite.load(path)
     probe = pd.DataFrame({"text": ODD_TEXTS, "target": MAIN})
     for frame in (df[["text", "target"]], probe):
-        np.testing.assert_allclose(copy.predict_proba(frame), model.predict_proba(frame),
-                                   rtol=0, atol=1e-12)
+        np.testing.assert_allclose(
+            copy.predict_proba(frame), model.predict_proba(frame), rtol=0, atol=1e-12
+        )
         assert (copy.predict(frame) == model.predict(frame)).all()
     assert list(copy.classes_) == list(model.classes_)
     assert list(copy.targets_) == list(model.targets_)
@@ -85,16 +103,20 @@ def test_the_copy_scores_as_the_model_does(choice, tmp_path):
 def test_scores_do_not_depend_on_batching(tmp_path, monkeypatch):
     df = corpus()
     model = build_model(compose(["features=hashing", "model=sgd"])).fit(
-        df[["text", "target"]], df["stance"])
+        df[["text", "target"]], df["stance"]
+    )
     copy = lite.load(lite.export(model, tmp_path / "m.npz"))
     whole = copy.predict_proba(df)
     monkeypatch.setattr(lite, "CHUNK", 3)
-    np.testing.assert_allclose(lite.load(tmp_path / "m.npz").predict_proba(df), whole,
-                               rtol=0, atol=1e-12)
+    np.testing.assert_allclose(
+        lite.load(tmp_path / "m.npz").predict_proba(df), whole, rtol=0, atol=1e-12
+    )
 
 
-@pytest.mark.parametrize("choice", [["model=linear_svm"], ["model=complement_nb"],
-                                    ["model=mlp"], ["model=random_forest"]])
+@pytest.mark.parametrize(
+    "choice",
+    [["model=linear_svm"], ["model=complement_nb"], ["model=mlp"], ["model=random_forest"]],
+)
 def test_models_it_cannot_copy_exactly_get_no_copy(choice, tmp_path):
     df = corpus()
     model = build_model(compose(choice)).fit(df[["text", "target"]], df["stance"])
@@ -121,14 +143,19 @@ def test_custom_parts_and_disagreement_are_refused(tmp_path):
 @pytest.mark.parametrize("norm", ["l1", "l2", None])
 def test_signed_hashing_and_every_norm_are_copied(norm, tmp_path):
     df = corpus()
-    vectorizer = HashingVectorizer(n_features=2**10, alternate_sign=True, norm=norm,
-                                   ngram_range=(1, 2))
+    vectorizer = HashingVectorizer(
+        n_features=2**10, alternate_sign=True, norm=norm, ngram_range=(1, 2)
+    )
     model = StanceClassifier(make_pipeline(vectorizer, LogisticRegression(max_iter=500)))
     model.fit(df[["text", "target"]], df["stance"])
     lite.export(model, tmp_path / "m.npz", check=df)  # raises if the scores differ
     probe = pd.DataFrame({"text": ODD_TEXTS, "target": MAIN})
-    np.testing.assert_allclose(lite.load(tmp_path / "m.npz").predict_proba(probe),
-                               model.predict_proba(probe), rtol=0, atol=1e-12)
+    np.testing.assert_allclose(
+        lite.load(tmp_path / "m.npz").predict_proba(probe),
+        model.predict_proba(probe),
+        rtol=0,
+        atol=1e-12,
+    )
 
 
 def test_unknown_targets_and_bad_files_are_errors(tmp_path):

@@ -14,16 +14,23 @@ from stancelab import persistence
 from stancelab.errors import UnknownTargetError
 from stancelab.models import StanceClassifier, _pack, _unpack, _vectorizers, make_pipeline
 
-TEXTS = ["Send the trainers now.", "Never send troops there.", "The summit starts today.",
-         "Boots on the ground would help.", "No soldiers, ever.", "Talks resume on Monday."]
+TEXTS = [
+    "Send the trainers now.",
+    "Never send troops there.",
+    "The summit starts today.",
+    "Boots on the ground would help.",
+    "No soldiers, ever.",
+    "Talks resume on Monday.",
+]
 LABELS = ["favor", "against", "none"] * 2
 X = pd.DataFrame({"text": TEXTS, "target": ["troops"] * 3 + ["aid"] * 3})
 
 
 def fitted(per_target: bool = False) -> StanceClassifier:
     features = TfidfVectorizer(ngram_range=(1, 2))
-    return StanceClassifier(make_pipeline(features, LogisticRegression()),
-                            per_target=per_target).fit(X, LABELS)
+    return StanceClassifier(
+        make_pipeline(features, LogisticRegression()), per_target=per_target
+    ).fit(X, LABELS)
 
 
 def test_vocabulary_packs_into_one_string_and_back():
@@ -52,8 +59,7 @@ def test_saved_state_is_compact_and_the_live_model_is_untouched(per_target, tmp_
         schema = z.read("schema.json").decode()
     assert '"boots on"' not in schema and "boots on" in schema  # one string, not a dict node
     for loaded in (persistence.load(path), pickle.loads(pickle.dumps(model))):
-        assert all(isinstance(v.vocabulary_, dict)
-                   for v in _vectorizers(getattr(loaded, key)))
+        assert all(isinstance(v.vocabulary_, dict) for v in _vectorizers(getattr(loaded, key)))
         assert (loaded.predict_proba(X) == expected).all()
 
 

@@ -14,14 +14,29 @@ from stancelab.config import compose
 from stancelab.errors import UntrustedModelError
 from stancelab.training import train
 
-TEXTS = pd.DataFrame({"text": ["Rome ruled out sending soldiers.", "Oslo may join a mission."],
-                      "target": ["troop deployment to Ukraine"] * 2})
+TEXTS = pd.DataFrame(
+    {
+        "text": ["Rome ruled out sending soldiers.", "Oslo may join a mission."],
+        "target": ["troop deployment to Ukraine"] * 2,
+    }
+)
 
 
-@pytest.mark.parametrize("choice", [
-    "model=linear_svm", "model=logreg", "model=sgd", "model=complement_nb", "model=mlp",
-    "model=random_forest", "features=word", "features=char", "features=hashing",
-    "target_mode=per_target"])
+@pytest.mark.parametrize(
+    "choice",
+    [
+        "model=linear_svm",
+        "model=logreg",
+        "model=sgd",
+        "model=complement_nb",
+        "model=mlp",
+        "model=random_forest",
+        "features=word",
+        "features=char",
+        "features=hashing",
+        "target_mode=per_target",
+    ],
+)
 def test_every_configured_model_loads_against_the_own_list_alone(choice, overrides, tmp_path):
     model = train(compose([*overrides, "tracking=off", "evaluation.plots=false", choice]))
     model = model.extras["model"]

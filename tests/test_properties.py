@@ -21,26 +21,30 @@ MAIN = "troop deployment to Ukraine"
 anything = st.text(st.characters(codec=None, exclude_categories=()), max_size=300)
 texts = st.lists(st.one_of(anything, st.just(""), st.text(max_size=6000)), max_size=25)
 endings = st.sampled_from(["\n", "\r\n", "\r"])
-SETTINGS = settings(max_examples=60, deadline=None,
-                    suppress_health_check=[HealthCheck.function_scoped_fixture,
-                                           HealthCheck.too_slow])
+SETTINGS = settings(
+    max_examples=60,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
 
 
 @SETTINGS
 @given(rows=texts)
 def test_jsonl_keeps_every_row_in_order(tmp_path, rows):
     path = tmp_path / "in.jsonl"
-    path.write_text("".join(json.dumps({"text": t, "n": i}) + "\n" for i, t in enumerate(rows)),
-                    encoding="utf-8")
+    path.write_text(
+        "".join(json.dumps({"text": t, "n": i}) + "\n" for i, t in enumerate(rows)),
+        encoding="utf-8",
+    )
     got = read_inputs(path)
     assert [(r["text"], r["n"]) for r in got] == [(t, i) for i, t in enumerate(rows)]
 
 
 @SETTINGS
-@given(rows=texts, ending=endings, delimiter=st.sampled_from([",", "\t"]),
-       quote_all=st.booleans())
-def test_csv_keeps_every_row_in_order_whatever_the_quoting(tmp_path, rows, ending, delimiter,
-                                                            quote_all):
+@given(rows=texts, ending=endings, delimiter=st.sampled_from([",", "\t"]), quote_all=st.booleans())
+def test_csv_keeps_every_row_in_order_whatever_the_quoting(
+    tmp_path, rows, ending, delimiter, quote_all
+):
     rows = [t.replace("\x00", "") for t in rows]  # NUL is not text a spreadsheet can hold
     rows = ["".join(c for c in t if not 0xD800 <= ord(c) <= 0xDFFF) for t in rows]
     buffer = io.StringIO(newline="")
@@ -49,8 +53,12 @@ def test_csv_keeps_every_row_in_order_whatever_the_quoting(tmp_path, rows, endin
     # reader, so quote everything then.
     if ending != "\r\n" and any("\r" in t or "\n" in t for t in rows):
         quote_all = True
-    writer = csv.writer(buffer, delimiter=delimiter, lineterminator=ending,
-                        quoting=csv.QUOTE_ALL if quote_all else csv.QUOTE_MINIMAL)
+    writer = csv.writer(
+        buffer,
+        delimiter=delimiter,
+        lineterminator=ending,
+        quoting=csv.QUOTE_ALL if quote_all else csv.QUOTE_MINIMAL,
+    )
     writer.writerow(["n", "text"])
     writer.writerows([i, t] for i, t in enumerate(rows))
     path = tmp_path / ("in.csv" if delimiter == "," else "in.tsv")
@@ -60,8 +68,12 @@ def test_csv_keeps_every_row_in_order_whatever_the_quoting(tmp_path, rows, endin
 
 
 @SETTINGS
-@given(lines=st.lists(st.text(st.characters(exclude_characters="\r\n", codec="utf-8"),
-                              max_size=200), max_size=25), ending=endings)
+@given(
+    lines=st.lists(
+        st.text(st.characters(exclude_characters="\r\n", codec="utf-8"), max_size=200), max_size=25
+    ),
+    ending=endings,
+)
 def test_txt_is_one_sentence_a_line_with_any_line_ending(tmp_path, lines, ending):
     path = tmp_path / "in.txt"
     path.write_bytes(ending.join(lines).encode("utf-8"))
@@ -101,7 +113,7 @@ def predictors(tmp_path_factory):
 def test_prediction_keeps_every_row_in_order(predictors, tmp_path, rows, batch):
     for predictor in predictors:
         records = list(predictor.iter_records(rows, MAIN, batch_size=batch))
-        assert [r["text"] for r in records] == [t[:predictor.max_chars] for t in rows]
+        assert [r["text"] for r in records] == [t[: predictor.max_chars] for t in rows]
         assert all(r["stance"] in predictor.classes for r in records)
         out = tmp_path / "out.jsonl"
         assert write_predictions(iter(records), str(out), predictor.classes) == len(rows)

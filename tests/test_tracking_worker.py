@@ -26,8 +26,9 @@ def test_one_worker_serves_runs_to_different_stores(overrides, tmp_path):
     second = [*overrides[:2], f"tracking.uri=sqlite:///{tmp_path / 'b.db'}", *overrides[3:]]
     a = train(compose([*first, "evaluation.plots=false"]))
     b = train(compose([*second, "evaluation.plots=false", "tracking.log_model=false"]))
-    assert MlflowClient(f"sqlite:///{tmp_path / 'a.db'}").get_run(a.run_id).info.status \
-        == "FINISHED"
+    assert (
+        MlflowClient(f"sqlite:///{tmp_path / 'a.db'}").get_run(a.run_id).info.status == "FINISHED"
+    )
     run_b = MlflowClient(f"sqlite:///{tmp_path / 'b.db'}").get_run(b.run_id)
     assert run_b.info.status == "FINISHED" and b.model_uri is None
     assert "val_macro_f1" in run_b.data.metrics
@@ -35,8 +36,11 @@ def test_one_worker_serves_runs_to_different_stores(overrides, tmp_path):
 
 def test_a_store_that_cannot_be_opened_is_an_error_not_a_hang(overrides, tmp_path):
     (tmp_path / "a-file").write_text("not a folder")
-    bad = [*overrides[:2], f"tracking.uri=sqlite:///{tmp_path / 'a-file' / 'mlflow.db'}",
-           *overrides[3:]]
+    bad = [
+        *overrides[:2],
+        f"tracking.uri=sqlite:///{tmp_path / 'a-file' / 'mlflow.db'}",
+        *overrides[3:],
+    ]
     with pytest.raises(StancelabError) as caught:
         train(compose([*bad, "evaluation.plots=false"]))
     print(caught.value)
@@ -50,16 +54,17 @@ def test_training_imports_no_mlflow_and_a_dead_trainer_leaves_a_killed_run(overr
     uri = overrides[2].split("=", 1)[1]
     code = f"""
 import sys
-sys.path.insert(0, {str(ROOT / 'tests')!r})
+sys.path.insert(0, {str(ROOT / "tests")!r})
 from stancelab.config import compose
 from stancelab.training import train
-result = train(compose({[*overrides, 'evaluation.plots=false']!r}))
+result = train(compose({[*overrides, "evaluation.plots=false"]!r}))
 assert "mlflow" not in sys.modules, "the training process imported MLflow"
 print(result.run_id)
-train(compose({[*overrides, 'model._target_=support.ExitOnFit']!r}))
+train(compose({[*overrides, "model._target_=support.ExitOnFit"]!r}))
 """
-    proc = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True,
-                          text=True, timeout=300)
+    proc = subprocess.run(
+        [sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, timeout=300
+    )
     assert proc.returncode == 3, proc.stderr  # the second fit ended the process abruptly
     deadline = time.monotonic() + 60
     while sorted(statuses(uri)) != ["FINISHED", "KILLED"] and time.monotonic() < deadline:
@@ -74,5 +79,4 @@ def test_a_dead_tracking_process_is_an_error_and_the_next_run_gets_a_new_one(ove
     with pytest.raises(StancelabError, match="tracking process has stopped"):
         train(compose([*overrides, "model._target_=support.KillTrackerOnFit"]))
     ok = train(compose(quick))
-    assert MlflowClient(overrides[2].split("=", 1)[1]).get_run(ok.run_id).info.status \
-        == "FINISHED"
+    assert MlflowClient(overrides[2].split("=", 1)[1]).get_run(ok.run_id).info.status == "FINISHED"

@@ -19,10 +19,22 @@ def test_run_records_everything_needed_to_compare_runs(trained):
     run = client.get_run(result.run_id)
     assert run.info.status == "FINISHED"
     metrics = run.data.metrics
-    for name in ("test_macro_f1", "test_f_avg", "test_accuracy", "val_macro_f1", "val_f_avg",
-                 "test_f1_favor", "test_precision_against", "test_macro_f1_ci_low",
-                 "test_target_sanctions_on_russia_f_avg", "fit_seconds", "realdev_macro_f1",
-                 "realdev_f_avg", "realdev_f1_none", "realdev_macro_f1_ci_low"):
+    for name in (
+        "test_macro_f1",
+        "test_f_avg",
+        "test_accuracy",
+        "val_macro_f1",
+        "val_f_avg",
+        "test_f1_favor",
+        "test_precision_against",
+        "test_macro_f1_ci_low",
+        "test_target_sanctions_on_russia_f_avg",
+        "fit_seconds",
+        "realdev_macro_f1",
+        "realdev_f_avg",
+        "realdev_f1_none",
+        "realdev_macro_f1_ci_low",
+    ):
         assert name in metrics, name
     assert 0.0 <= metrics["test_macro_f1"] <= 1.0
     params = run.data.params
@@ -32,15 +44,23 @@ def test_run_records_everything_needed_to_compare_runs(trained):
     assert tags["stancelab.version"] and len(tags["stancelab.dataset_fingerprint"]) == 64
     assert run.info.run_name == "logreg·word·joint"
     artifacts = {a.path for a in client.list_artifacts(result.run_id)}
-    assert {"config.yaml", "confusion_test.png", "report_test.md", "misclassified_test.csv",
-            "dataset_card.md", "confusion_real_dev.png", "report_real_dev.md",
-            "misclassified_real_dev.csv"} <= artifacts
+    assert {
+        "config.yaml",
+        "confusion_test.png",
+        "report_test.md",
+        "misclassified_test.csv",
+        "dataset_card.md",
+        "confusion_real_dev.png",
+        "report_real_dev.md",
+        "misclassified_real_dev.csv",
+    } <= artifacts
     inputs = {d.dataset.name: d for d in run.inputs.dataset_inputs}
     assert set(inputs) == {"seeds-train", "seeds-validation", "seeds-test", "seeds-real_dev"}
     train_input = inputs["seeds-train"]
     assert {t.key: t.value for t in train_input.tags}["mlflow.data.context"] == "train"
-    assert {t.key: t.value for t in inputs["seeds-validation"].tags}["mlflow.data.context"] \
-        == "eval"
+    assert {t.key: t.value for t in inputs["seeds-validation"].tags}[
+        "mlflow.data.context"
+    ] == "eval"
     columns = {c["name"]: c for c in json.loads(train_input.dataset.schema)["mlflow_colspec"]}
     assert {"text", "target", "stance"} <= set(columns)
     profile = json.loads(train_input.dataset.profile)
@@ -54,18 +74,25 @@ def test_logged_model_predicts_through_mlflow_pyfunc(trained):
 
     mlflow.set_tracking_uri(trained["uri"])
     model = mlflow.pyfunc.load_model(trained["result"].model_uri)
-    frame = pd.DataFrame({"text": ["Rome ruled out sending soldiers.", "Sanctions work.",
-                                   "It rained."],
-                          "target": ["troop deployment to Ukraine", "sanctions on Russia",
-                                     "troop deployment to Ukraine"]})
+    frame = pd.DataFrame(
+        {
+            "text": ["Rome ruled out sending soldiers.", "Sanctions work.", "It rained."],
+            "target": [
+                "troop deployment to Ukraine",
+                "sanctions on Russia",
+                "troop deployment to Ukraine",
+            ],
+        }
+    )
     out = model.predict(frame)
     assert len(out) == 3
     assert set(out["stance"]) <= {"favor", "against", "none"}
     assert ((out[["favor", "against", "none"]].sum(axis=1) - 1).abs() < 1e-6).all()
 
 
-def test_linear_models_are_logged_with_their_numpy_copy_and_others_without(trained, overrides,
-                                                                          tmp_path):
+def test_linear_models_are_logged_with_their_numpy_copy_and_others_without(
+    trained, overrides, tmp_path
+):
     from pathlib import Path
 
     from stancelab.persistence import LITE_FILE, SKOPS_FILE
@@ -89,7 +116,7 @@ def test_registered_model_loads_by_alias(trained):
     mlflow.set_tracking_uri(trained["uri"])
     assert trained["result"].registered == "models:/fixture-model@champion"
     predictor = stancelab.load("models:/fixture-model@champion")
-    assert predictor.predict(["Berlin said no soldiers would go."]) [0] in predictor.classes
+    assert predictor.predict(["Berlin said no soldiers would go."])[0] in predictor.classes
 
 
 def test_same_config_and_seed_give_identical_results(tmp_path, overrides):
@@ -99,15 +126,26 @@ def test_same_config_and_seed_give_identical_results(tmp_path, overrides):
     assert first.metrics == second.metrics
     import pandas as pd
 
-    probe = pd.DataFrame({"text": ["Paris may send trainers."] * 2,
-                          "target": ["troop deployment to Ukraine", "sanctions on Russia"]})
-    assert (first.extras["model"].predict_proba(probe)
-            == second.extras["model"].predict_proba(probe)).all()
+    probe = pd.DataFrame(
+        {
+            "text": ["Paris may send trainers."] * 2,
+            "target": ["troop deployment to Ukraine", "sanctions on Russia"],
+        }
+    )
+    assert (
+        first.extras["model"].predict_proba(probe) == second.extras["model"].predict_proba(probe)
+    ).all()
 
 
 def test_sigterm_ends_the_run_killed_and_registers_nothing(tmp_path, overrides):
-    cfg = compose([*overrides, "model._target_=support.SigtermOnFit",
-                   "tracking.register.enabled=true", "tracking.register.name=never"])
+    cfg = compose(
+        [
+            *overrides,
+            "model._target_=support.SigtermOnFit",
+            "tracking.register.enabled=true",
+            "tracking.register.name=never",
+        ]
+    )
     with pytest.raises(KeyboardInterrupt):
         train(cfg)
     client = MlflowClient(cfg.tracking.uri)
@@ -131,8 +169,10 @@ def test_per_target_mode_and_cross_validation(tmp_path, overrides):
     result = train(cfg)
     assert "cv_macro_f1_mean" in result.metrics
     assert result.extras["model"].per_target
-    assert set(result.extras["model"].estimators_) == {"troop deployment to Ukraine",
-                                                       "sanctions on Russia"}
+    assert set(result.extras["model"].estimators_) == {
+        "troop deployment to Ukraine",
+        "sanctions on Russia",
+    }
 
 
 def test_tracking_off_wins_over_the_environment(tmp_path, overrides, monkeypatch):

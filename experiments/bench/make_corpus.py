@@ -61,8 +61,9 @@ def seed_pools() -> dict[str, list[dict[str, str]]]:
                 if line.strip():
                     obj = json.loads(line)
                     split = doc_split.get(obj.get("doc_id"), "train")
-                    pools[split].append({"text": obj["text"], "target": obj["target"],
-                                         "stance": obj["stance"]})
+                    pools[split].append(
+                        {"text": obj["text"], "target": obj["target"], "stance": obj["stance"]}
+                    )
     return pools
 
 
@@ -88,7 +89,7 @@ def records(n: int, seed: int = 0):
         words = rng.choice(groups[(split, a["target"], a["stance"])])
         k = rng.randint(4, 12)
         start = rng.randrange(max(1, len(words) - k + 1))
-        text = a["text"] + " " + " ".join(words[start:start + k])
+        text = a["text"] + " " + " ".join(words[start : start + k])
         key = normalized_key(text)
         if key in seen:
             continue
@@ -104,9 +105,20 @@ def make_corpus(n: int, out: str | Path, seed: int = 0) -> Path:
     tmp = out.with_suffix(out.suffix + ".part")
     with open(tmp, "w", encoding="utf-8") as fh:
         for i, (text, target, stance, split) in enumerate(records(n, seed)):
-            fh.write(json.dumps({"id": f"syn-{i}", "doc_id": f"syn-{i // DOC_SIZE}",
-                                 "text": text, "target": target, "stance": stance,
-                                 "split": split}, ensure_ascii=False) + "\n")
+            fh.write(
+                json.dumps(
+                    {
+                        "id": f"syn-{i}",
+                        "doc_id": f"syn-{i // DOC_SIZE}",
+                        "text": text,
+                        "target": target,
+                        "stance": stance,
+                        "split": split,
+                    },
+                    ensure_ascii=False,
+                )
+                + "\n"
+            )
     tmp.replace(out)
     return out
 

@@ -29,15 +29,33 @@ from sklearn.preprocessing import OneHotEncoder  # noqa: E402
 
 def build_pipeline(args: argparse.Namespace) -> Pipeline:
     """conf/features/hashing.yaml + conf/model/sgd.yaml + models.make_pipeline(use_target=True)."""
-    text = Pipeline([
-        ("hash", HashingVectorizer(n_features=args.n_features, ngram_range=(1, 2), lowercase=True,
-                                   alternate_sign=False, norm=None)),
-        ("tfidf", TfidfTransformer(sublinear_tf=True)),
-    ])
-    columns = ColumnTransformer([("text", text, "text"),
-                                 ("target", OneHotEncoder(handle_unknown="ignore"), ["target"])])
-    clf = SGDClassifier(loss="log_loss", alpha=args.alpha, penalty="l2", class_weight="balanced",
-                        max_iter=50, tol=1e-4, random_state=args.seed)
+    text = Pipeline(
+        [
+            (
+                "hash",
+                HashingVectorizer(
+                    n_features=args.n_features,
+                    ngram_range=(1, 2),
+                    lowercase=True,
+                    alternate_sign=False,
+                    norm=None,
+                ),
+            ),
+            ("tfidf", TfidfTransformer(sublinear_tf=True)),
+        ]
+    )
+    columns = ColumnTransformer(
+        [("text", text, "text"), ("target", OneHotEncoder(handle_unknown="ignore"), ["target"])]
+    )
+    clf = SGDClassifier(
+        loss="log_loss",
+        alpha=args.alpha,
+        penalty="l2",
+        class_weight="balanced",
+        max_iter=50,
+        tol=1e-4,
+        random_state=args.seed,
+    )
     return Pipeline([("columns", columns), ("classifier", clf)])
 
 

@@ -49,8 +49,13 @@ def timed(fn, *args):
 
 
 def main() -> None:
-    model_dir, data, n, repeats, target = sys.argv[1], sys.argv[2], int(sys.argv[3]), \
-        int(sys.argv[4]), sys.argv[5]
+    model_dir, data, n, repeats, target = (
+        sys.argv[1],
+        sys.argv[2],
+        int(sys.argv[3]),
+        int(sys.argv[4]),
+        sys.argv[5],
+    )
     rounds = int(sys.argv[6]) if len(sys.argv) > 6 else 8
     texts = []
     with open(data, encoding="utf-8") as fh:
@@ -97,7 +102,7 @@ def main() -> None:
     outputs = {}
     names = list(variants)
     for rep in range(repeats):
-        order = names[rep % len(names):] + names[:rep % len(names)]
+        order = names[rep % len(names) :] + names[: rep % len(names)]
         for name in order:
             out, wall, proc = timed(variants[name], texts)
             times[name].append(wall)
@@ -120,7 +125,7 @@ def main() -> None:
     paired_cpu: dict[str, list[float]] = {"classifier": [], "pipeline": []}
     trio = ["predictor", "classifier", "pipeline"]
     for i in range(rounds):
-        order = trio[i % 3:] + trio[:i % 3]
+        order = trio[i % 3 :] + trio[: i % 3]
         wall, proc = {}, {}
         for name in order:
             _, wall[name], proc[name] = timed(variants[name], texts)
@@ -130,19 +135,28 @@ def main() -> None:
 
     medians = {k: statistics.median(v) for k, v in times.items()}
     cpu_medians = {k: statistics.median(v) for k, v in cpu.items()}
-    print(json.dumps({"n": len(texts), "repeats": repeats, "load_seconds": load_seconds,
-                      "times": times, "cpu_times": cpu, "median_seconds": medians,
-                      "min_seconds": {k: min(v) for k, v in times.items()},
-                      "median_cpu_seconds": cpu_medians,
-                      "sentences_per_second": {k: len(texts) / v for k, v in medians.items()},
-                      "sentences_per_cpu_second": {k: len(texts) / v
-                                                   for k, v in cpu_medians.items()},
-                      "paired_rounds": rounds, "paired_ratios": paired,
-                      "paired_cpu_ratios": paired_cpu,
-                      "paired_ratio_median": {k: statistics.median(v) for k, v in paired.items()},
-                      "paired_cpu_ratio_median": {k: statistics.median(v)
-                                                  for k, v in paired_cpu.items()},
-                      "same_labels": same}))
+    print(
+        json.dumps(
+            {
+                "n": len(texts),
+                "repeats": repeats,
+                "load_seconds": load_seconds,
+                "times": times,
+                "cpu_times": cpu,
+                "median_seconds": medians,
+                "min_seconds": {k: min(v) for k, v in times.items()},
+                "median_cpu_seconds": cpu_medians,
+                "sentences_per_second": {k: len(texts) / v for k, v in medians.items()},
+                "sentences_per_cpu_second": {k: len(texts) / v for k, v in cpu_medians.items()},
+                "paired_rounds": rounds,
+                "paired_ratios": paired,
+                "paired_cpu_ratios": paired_cpu,
+                "paired_ratio_median": {k: statistics.median(v) for k, v in paired.items()},
+                "paired_cpu_ratio_median": {k: statistics.median(v) for k, v in paired_cpu.items()},
+                "same_labels": same,
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -32,8 +32,9 @@ def invalid_parameter(estimator: Any) -> tuple[str, str] | None:
         check()
     except InvalidParameterError as err:
         text = str(err)
-        match = re.match(r"The '([^']+)' parameter of \w+ (must be .*?)\. Got .* instead\.?$",
-                         text, re.S)
+        match = re.match(
+            r"The '([^']+)' parameter of \w+ (must be .*?)\. Got .* instead\.?$", text, re.S
+        )
         if match:
             return match.group(1), match.group(2)
         return "?", text

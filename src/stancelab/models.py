@@ -62,8 +62,9 @@ class StanceClassifier(ClassifierMixin, BaseEstimator):
         Refuse sentences whose target was not seen in training (off for ``text_only``).
     """
 
-    def __init__(self, pipeline: Any = None, per_target: bool = False,
-                 known_targets_only: bool = True):
+    def __init__(
+        self, pipeline: Any = None, per_target: bool = False, known_targets_only: bool = True
+    ):
         self.pipeline = pipeline
         self.per_target = per_target
         self.known_targets_only = known_targets_only
@@ -80,8 +81,10 @@ class StanceClassifier(ClassifierMixin, BaseEstimator):
                 labels = set(y[mask])
                 # A target seen with one label only has nothing to learn: remember the label.
                 self.estimators_[target] = (
-                    next(iter(labels)) if len(labels) == 1
-                    else clone(self.pipeline).fit(X[mask], y[mask]))
+                    next(iter(labels))
+                    if len(labels) == 1
+                    else clone(self.pipeline).fit(X[mask], y[mask])
+                )
         else:
             self.estimator_ = clone(self.pipeline).fit(X, y)
         for est in [getattr(self, "estimator_", None), *getattr(self, "estimators_", {}).values()]:
@@ -159,19 +162,27 @@ def _children(estimator: Any) -> list[Any]:
     """The sub-estimators of pipelines, column transformers and feature unions."""
     if isinstance(estimator, dict):  # per-target models
         return list(estimator.values())
-    return [*(s for _, s in getattr(estimator, "steps", [])),
-            *(t for _, t, *_ in getattr(estimator, "transformers_", [])),
-            *(t for _, t in getattr(estimator, "transformer_list", []))]
+    return [
+        *(s for _, s in getattr(estimator, "steps", [])),
+        *(t for _, t, *_ in getattr(estimator, "transformers_", [])),
+        *(t for _, t in getattr(estimator, "transformer_list", [])),
+    ]
 
 
 def walk_estimators(estimator: Any) -> list[Any]:
     """``estimator`` and every estimator inside it (pipelines, unions, per-target models)."""
     if estimator is None or isinstance(estimator, str):
         return []
-    inner = [getattr(estimator, k) for k in ("estimator_", "pipeline")
-             if getattr(estimator, k, None) is not None]
-    inner += list(getattr(estimator, "estimators_", {}).values()) \
-        if isinstance(getattr(estimator, "estimators_", None), dict) else []
+    inner = [
+        getattr(estimator, k)
+        for k in ("estimator_", "pipeline")
+        if getattr(estimator, k, None) is not None
+    ]
+    inner += (
+        list(getattr(estimator, "estimators_", {}).values())
+        if isinstance(getattr(estimator, "estimators_", None), dict)
+        else []
+    )
     out = [estimator]
     for child in [*inner, *_children(estimator)]:
         out += walk_estimators(child)
@@ -234,6 +245,8 @@ def build_model(cfg: Any) -> StanceClassifier:
     # A model that reads the target as text (features=raw, joint) can score unseen targets;
     # a one-hot target cannot.
     reads_target = mode == "joint" and isinstance(features, str) and features == "passthrough"
-    return StanceClassifier(make_pipeline(features, classifier, use_target=mode == "joint"),
-                            per_target=mode == "per_target",
-                            known_targets_only=mode != "text_only" and not reads_target)
+    return StanceClassifier(
+        make_pipeline(features, classifier, use_target=mode == "joint"),
+        per_target=mode == "per_target",
+        known_targets_only=mode != "text_only" and not reads_target,
+    )

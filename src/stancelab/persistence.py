@@ -76,8 +76,9 @@ TRUSTED_TYPES: tuple[str, ...] = (
     "sklearn.tree._tree.Tree",
 )
 
-_OWN_LOAD: contextvars.ContextVar[bool] = contextvars.ContextVar("stancelab_own_load",
-                                                                 default=False)
+_OWN_LOAD: contextvars.ContextVar[bool] = contextvars.ContextVar(
+    "stancelab_own_load", default=False
+)
 
 
 class _EstimatorNames(Sequence):
@@ -154,7 +155,8 @@ def load(path: str | Path, trust: Iterable[str] = ()) -> Any:
     raise UntrustedModelError(
         f"refusing to load {path}: it contains type(s) not on stancelab's trusted list: "
         f"{', '.join(untrusted_types(path, trust))}. If you know where this model comes from, "
-        "trust them explicitly (stancelab.load(uri, trust=[...]) or --trust TYPE).")
+        "trust them explicitly (stancelab.load(uri, trust=[...]) or --trust TYPE)."
+    )
 
 
 def untrusted_types(path: str | Path, trust: Iterable[str] = ()) -> list[str]:
@@ -186,7 +188,9 @@ def save_folder(model: Any, folder: Path, meta: dict[str, Any], check: Any = Non
             (folder / LITE_FILE).unlink(missing_ok=True)
             logging.getLogger(__name__).warning(
                 "no lite copy of the model: the export failed unexpectedly (%s: %s)",
-                type(err).__name__, err)
+                type(err).__name__,
+                err,
+            )
     (folder / META_FILE).write_text(json.dumps(dict(meta), indent=2), encoding="utf-8")
 
 
@@ -196,8 +200,10 @@ def find_model_file(path: Path) -> Path:
     naming them: picking one silently would predict with the wrong model."""
     if path.is_file():
         if path.suffix != ".skops":
-            raise ModelNotFoundError(f"{path} is a file but not a stancelab model (expected a "
-                                     f"model folder or a .skops file)")
+            raise ModelNotFoundError(
+                f"{path} is a file but not a stancelab model (expected a "
+                f"model folder or a .skops file)"
+            )
         return path
     found: list[Path] = []
     level = [path]
@@ -207,12 +213,16 @@ def find_model_file(path: Path) -> Path:
             break
         level = [c for d in level for c in _subfolders(d)]
     if not found:
-        raise ModelNotFoundError(f"{path} holds no stancelab model ({SKOPS_FILE} not found "
-                                 f"within {MAX_SEARCH_DEPTH} folder levels)")
+        raise ModelNotFoundError(
+            f"{path} holds no stancelab model ({SKOPS_FILE} not found "
+            f"within {MAX_SEARCH_DEPTH} folder levels)"
+        )
     if len(found) > 1:
         names = ", ".join(str(f.parent) for f in found[:5])
-        raise ModelNotFoundError(f"{path} holds {len(found)} models ({names}"
-                                 f"{', ...' if len(found) > 5 else ''}); name one of them")
+        raise ModelNotFoundError(
+            f"{path} holds {len(found)} models ({names}"
+            f"{', ...' if len(found) > 5 else ''}); name one of them"
+        )
     return found[0]
 
 
@@ -235,13 +245,15 @@ def read_meta(folder: Path) -> dict[str, Any]:
     except (json.JSONDecodeError, UnicodeDecodeError) as err:
         raise ModelNotFoundError(f"{file}: not valid JSON ({err})") from None
     if not isinstance(meta, dict):
-        raise ModelNotFoundError(f"{file}: expected a JSON object, found "
-                                 f"{type(meta).__name__}")
+        raise ModelNotFoundError(f"{file}: expected a JSON object, found {type(meta).__name__}")
     return meta
 
 
-def load_folder(path: Path, trust: Iterable[str] = (), engine: str = "sklearn",
-                ) -> tuple[Any, dict[str, Any]]:
+def load_folder(
+    path: Path,
+    trust: Iterable[str] = (),
+    engine: str = "sklearn",
+) -> tuple[Any, dict[str, Any]]:
     """The model and metadata of a model folder (or a .skops file).
 
     ``engine``: ``sklearn`` reads the skops file; ``lite`` the NumPy-only copy; ``auto`` the
@@ -253,8 +265,10 @@ def load_folder(path: Path, trust: Iterable[str] = (), engine: str = "sklearn",
     meta = read_meta(skops_file.parent)
     lite_file = skops_file.parent / LITE_FILE
     if engine == "lite" and not lite_file.exists():
-        raise ModelNotFoundError(f"{lite_file}: this model has no lite copy (its parts are not "
-                                 "all linear; use engine=sklearn)")
+        raise ModelNotFoundError(
+            f"{lite_file}: this model has no lite copy (its parts are not "
+            "all linear; use engine=sklearn)"
+        )
     if engine == "lite" or (engine == "auto" and lite_file.exists() and not list(trust)):
         try:
             return _probed(_load_lite(lite_file), lite_file, meta), meta
@@ -267,8 +281,9 @@ def load_folder(path: Path, trust: Iterable[str] = (), engine: str = "sklearn",
     except StancelabError:
         raise
     except Exception as err:
-        raise ModelNotFoundError(f"{skops_file}: damaged or not a skops model file "
-                                 f"({type(err).__name__}: {err})") from None
+        raise ModelNotFoundError(
+            f"{skops_file}: damaged or not a skops model file ({type(err).__name__}: {err})"
+        ) from None
     check_parameters(model, skops_file)
     return _probed(model, skops_file, meta), meta
 
@@ -281,28 +296,29 @@ def _load_lite(file: Path) -> Any:
     except StancelabError:
         raise
     except Exception as err:
-        raise StancelabError(f"{file}: unreadable lite copy ({type(err).__name__}: "
-                             f"{err})") from None
+        raise StancelabError(
+            f"{file}: unreadable lite copy ({type(err).__name__}: {err})"
+        ) from None
 
 
 def _probed(model: Any, file: Path, meta: dict[str, Any]) -> Any:
     """Score one short sentence: a model whose parts do not fit together (wrong shapes, a
     foreign object) fails here, with a message naming its file, not on the user's data."""
     if not hasattr(model, "predict_proba") or not hasattr(model, "classes_"):
-        raise ModelNotFoundError(f"{file}: holds a {type(model).__name__}, not a stancelab "
-                                 "model")
+        raise ModelNotFoundError(f"{file}: holds a {type(model).__name__}, not a stancelab model")
     targets = [str(t) for t in getattr(model, "targets_", [])] or [meta.get("default_target")]
     try:
-        proba = model.predict_proba({"text": ["Ministers met on Monday."],
-                                     "target": [targets[0]]})
+        proba = model.predict_proba({"text": ["Ministers met on Monday."], "target": [targets[0]]})
         if len(proba) != 1 or len(proba[0]) != len(model.classes_):
-            raise ValueError(f"{len(proba[0]) if len(proba) else 0} scores for "
-                             f"{len(model.classes_)} labels")
+            raise ValueError(
+                f"{len(proba[0]) if len(proba) else 0} scores for {len(model.classes_)} labels"
+            )
     except StancelabError:
         raise
     except Exception as err:
-        raise StancelabError(f"{file}: the model does not score a test sentence "
-                             f"({type(err).__name__}: {err})") from None
+        raise StancelabError(
+            f"{file}: the model does not score a test sentence ({type(err).__name__}: {err})"
+        ) from None
     return model
 
 
@@ -317,16 +333,24 @@ def check_parameters(model: Any, file: Path) -> None:
         name = type(est).__name__
         low_high = getattr(est, "ngram_range", None)
         if low_high is not None:
-            ok = (isinstance(low_high, tuple | list) and len(low_high) == 2
-                  and all(isinstance(n, int) for n in low_high)
-                  and 1 <= low_high[0] <= low_high[1] <= MAX_NGRAM)
+            ok = (
+                isinstance(low_high, tuple | list)
+                and len(low_high) == 2
+                and all(isinstance(n, int) for n in low_high)
+                and 1 <= low_high[0] <= low_high[1] <= MAX_NGRAM
+            )
             if not ok:
-                raise UntrustedModelError(f"{file}: {name} asks for ngram_range {low_high!r}; "
-                                          f"allowed: 1 <= low <= high <= {MAX_NGRAM}")
+                raise UntrustedModelError(
+                    f"{file}: {name} asks for ngram_range {low_high!r}; "
+                    f"allowed: 1 <= low <= high <= {MAX_NGRAM}"
+                )
         pattern = getattr(est, "token_pattern", None)
         if pattern is not None:
-            bad = (not isinstance(pattern, str) or len(pattern) > MAX_PATTERN
-                   or _NESTED_QUANTIFIER.search(pattern) is not None)
+            bad = (
+                not isinstance(pattern, str)
+                or len(pattern) > MAX_PATTERN
+                or _NESTED_QUANTIFIER.search(pattern) is not None
+            )
             if not bad:
                 try:
                     re.compile(pattern)
@@ -336,4 +360,5 @@ def check_parameters(model: Any, file: Path) -> None:
                 raise UntrustedModelError(
                     f"{file}: {name} carries a token_pattern stancelab will not run "
                     f"({str(pattern)[:60]!r}: too long, not a regular expression, or with "
-                    "nested repetition that can take exponential time)")
+                    "nested repetition that can take exponential time)"
+                )

@@ -115,8 +115,11 @@ class Source(_Section):
         allowed = reader_options(self.format) | ({"name"} if self.format == "hf" else set())
         extra = dict(self.model_extra or {})
         for option in sorted(set(extra) - allowed):
-            raise Keyed(option, f"the {self.format} reader has no such option; its options: "
-                                f"{', '.join(sorted(allowed)) or '(none)'}")
+            raise Keyed(
+                option,
+                f"the {self.format} reader has no such option; its options: "
+                f"{', '.join(sorted(allowed)) or '(none)'}",
+            )
         if self.format == "hf":
             if not extra.get("name"):
                 raise Keyed("name", "an hf source needs a dataset name (dataset.hub_name)")
@@ -237,8 +240,12 @@ class Top(_Section):
         return value
 
 
-SECTIONS: dict[str, type[_Section]] = {"dataset": Dataset, "evaluation": Evaluation,
-                                        "tracking": Tracking, "search": Search}
+SECTIONS: dict[str, type[_Section]] = {
+    "dataset": Dataset,
+    "evaluation": Evaluation,
+    "tracking": Tracking,
+    "search": Search,
+}
 
 
 # ------------------------------------------------------------------------------ validation
@@ -261,8 +268,9 @@ def validate(cfg: Any, overrides: Sequence[str] = (), estimators: bool = True) -
         missing = re.search(r"Missing mandatory value: ([\w.\[\]]+)", str(err))
         if missing:
             key = missing.group(1)
-            raise ConfigError([f"{key}: has no value; set it, e.g. {key}=... "
-                               f"({origin(key)})"]) from None
+            raise ConfigError(
+                [f"{key}: has no value; set it, e.g. {key}=... ({origin(key)})"]
+            ) from None
         key = getattr(err, "full_key", None) or "?"
         raise ConfigError([f"{key}: {_first_line(err)} ({origin(key)})"]) from None
     raw = OmegaConf.to_container(cfg, resolve=False)
@@ -280,8 +288,9 @@ def validate(cfg: Any, overrides: Sequence[str] = (), estimators: bool = True) -
         raise ConfigError(problems)
 
 
-def _check(schema: type[BaseModel], data: Any, prefix: str, origin: Origins,
-           raw: Any = None) -> list[str]:
+def _check(
+    schema: type[BaseModel], data: Any, prefix: str, origin: Origins, raw: Any = None
+) -> list[str]:
     """Problems of one section; a value interpolated from another key (``${seed}``) is
     reported at that key only."""
     try:
@@ -350,8 +359,9 @@ def check_estimators(cfg: Any, origin: Origins) -> list[str]:
                 continue
             param, message = found
             key = _param_key(section, cfg[section], param)
-            problems.append(f"{key} = {getattr(estimator, param, '?')!r}: {message} "
-                            f"({origin(key)})")
+            problems.append(
+                f"{key} = {getattr(estimator, param, '?')!r}: {message} ({origin(key)})"
+            )
     return problems
 
 
@@ -360,8 +370,10 @@ def _estimators(obj: Any) -> list[Any]:
     if isinstance(obj, str) or obj is None:
         return []
     out = [obj]
-    for child in [*(s for _, s in getattr(obj, "steps", [])),
-                  *(t for _, t in getattr(obj, "transformer_list", []))]:
+    for child in [
+        *(s for _, s in getattr(obj, "steps", [])),
+        *(t for _, t in getattr(obj, "transformer_list", [])),
+    ]:
         out += _estimators(child)
     return out
 

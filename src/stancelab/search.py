@@ -35,8 +35,9 @@ def suggest(trial: Any, name: str, spec: Mapping[str, Any]) -> Any:
             # Optuna stores only scalars: offer lists (e.g. n-gram ranges) as their JSON text.
             return json.loads(trial.suggest_categorical(name, [json.dumps(c) for c in choices]))
         return trial.suggest_categorical(name, choices)
-    raise StancelabError(f"search space entry '{name}': type must be float, int or "
-                         f"categorical, not {kind!r}")
+    raise StancelabError(
+        f"search space entry '{name}': type must be float, int or categorical, not {kind!r}"
+    )
 
 
 def trial_config(cfg: DictConfig, values: Mapping[str, Any], number: int) -> DictConfig:
@@ -60,12 +61,18 @@ def run_search(cfg: DictConfig) -> dict[str, Any]:
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     metric = str(spec.metric)
     study = optuna.create_study(
-        study_name=str(spec.study_name), storage=spec.get("storage"),
-        direction=str(spec.direction), load_if_exists=True,
-        sampler=optuna.samplers.TPESampler(seed=int(cfg.seed)))
+        study_name=str(spec.study_name),
+        storage=spec.get("storage"),
+        direction=str(spec.direction),
+        load_if_exists=True,
+        sampler=optuna.samplers.TPESampler(seed=int(cfg.seed)),
+    )
     tracked = bool(tracking.tracking_uri(cfg.tracking))
-    parent = tracking.open_parent(cfg.tracking, f"optuna-{spec.study_name}", "search") \
-        if tracked else None
+    parent = (
+        tracking.open_parent(cfg.tracking, f"optuna-{spec.study_name}", "search")
+        if tracked
+        else None
+    )
 
     def objective(trial: Any) -> float:
         space = OmegaConf.to_container(spec.params, resolve=True)
@@ -74,8 +81,10 @@ def run_search(cfg: DictConfig) -> dict[str, Any]:
         if result.run_id:
             trial.set_user_attr("run_id", result.run_id)
         if metric not in result.metrics:
-            raise StancelabError(f"search metric '{metric}' was not computed "
-                                 f"(have: {', '.join(sorted(result.metrics))})")
+            raise StancelabError(
+                f"search metric '{metric}' was not computed "
+                f"(have: {', '.join(sorted(result.metrics))})"
+            )
         return result.metrics[metric]
 
     status = "FINISHED"
@@ -98,18 +107,24 @@ def run_search(cfg: DictConfig) -> dict[str, Any]:
                 tracking.record_best(parent, tracking.child_runs(parent, metric), metric)
             tracking.close_parent(parent, status)
     print(search_summary(study, metric))
-    return {"best_value": study.best_value, "best_params": study.best_params,
-            "parent_run_id": parent}
+    return {
+        "best_value": study.best_value,
+        "best_params": study.best_params,
+        "parent_run_id": parent,
+    }
 
 
 def search_summary(study: Any, metric: str) -> str:
     """The trials of a study, best first."""
     trials = [t for t in study.trials if t.value is not None]
     trials.sort(key=lambda t: t.value, reverse=study.direction.name == "MAXIMIZE")
-    lines = [f"\nstudy {study.study_name}: {len(study.trials)} trial(s), best {metric} "
-             f"{study.best_value:.4f}"]
+    lines = [
+        f"\nstudy {study.study_name}: {len(study.trials)} trial(s), best {metric} "
+        f"{study.best_value:.4f}"
+    ]
     for t in trials[:20]:
-        params = "  ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}"
-                           for k, v in t.params.items())
+        params = "  ".join(
+            f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in t.params.items()
+        )
         lines.append(f"  #{t.number:<4} {t.value:.4f}  {params}")
     return "\n".join(lines)

@@ -65,9 +65,11 @@ def flatten(cfg: Mapping[str, Any], prefix: str = "") -> dict[str, str]:
 
 def git_tags(root: Path) -> dict[str, str]:
     """Commit and dirty state of the checkout, when there is one."""
+
     def git(*args: str) -> str:
-        return subprocess.run(["git", *args], cwd=root, capture_output=True, text=True,
-                              timeout=5, check=True).stdout.strip()
+        return subprocess.run(
+            ["git", *args], cwd=root, capture_output=True, text=True, timeout=5, check=True
+        ).stdout.strip()
 
     try:
         commit = git("rev-parse", "HEAD")
@@ -88,8 +90,9 @@ def versions() -> dict[str, str]:
     return out
 
 
-def describe_splits(frames: Mapping[str, Any], name: str, fingerprint: str,
-                    source: str) -> list[dict[str, Any]]:
+def describe_splits(
+    frames: Mapping[str, Any], name: str, fingerprint: str, source: str
+) -> list[dict[str, Any]]:
     """Each split as the fields of an MLflow dataset input (digest = fingerprint + split).
 
     Plain data, so the training process can describe the splits without importing MLflow;
@@ -97,11 +100,18 @@ def describe_splits(frames: Mapping[str, Any], name: str, fingerprint: str,
     the schema is known (``mlflow.data.from_pandas`` inferred it by looking at every value:
     ~2.5 s per 100k rows); a column is required when it has no nulls.
     """
-    return [{"name": f"{name}-{split}", "digest": f"{fingerprint[:8]}{split[:2]}",
-             "source": source, "num_rows": len(frame), "num_elements": int(frame.size),
-             "columns": {str(col): not frame[col].isna().any() for col in frame.columns},
-             "context": {"validation": "eval"}.get(split, split)}
-            for split, frame in frames.items()]
+    return [
+        {
+            "name": f"{name}-{split}",
+            "digest": f"{fingerprint[:8]}{split[:2]}",
+            "source": source,
+            "num_rows": len(frame),
+            "num_elements": int(frame.size),
+            "columns": {str(col): not frame[col].isna().any() for col in frame.columns},
+            "context": {"validation": "eval"}.get(split, split),
+        }
+        for split, frame in frames.items()
+    ]
 
 
 def log_datasets(datasets: list[dict[str, Any]]) -> None:
@@ -113,19 +123,24 @@ def log_datasets(datasets: list[dict[str, Any]]) -> None:
 
     inputs = []
     for d in datasets:
-        schema = Schema([ColSpec("string", col, required=required)
-                         for col, required in d["columns"].items()])
-        entity = Dataset(name=d["name"], digest=d["digest"], source_type="local",
-                         source=json.dumps({"uri": d["source"]}),
-                         schema=json.dumps({"mlflow_colspec": schema.to_dict()}),
-                         profile=json.dumps({"num_rows": d["num_rows"],
-                                             "num_elements": d["num_elements"]}))
+        schema = Schema(
+            [ColSpec("string", col, required=required) for col, required in d["columns"].items()]
+        )
+        entity = Dataset(
+            name=d["name"],
+            digest=d["digest"],
+            source_type="local",
+            source=json.dumps({"uri": d["source"]}),
+            schema=json.dumps({"mlflow_colspec": schema.to_dict()}),
+            profile=json.dumps({"num_rows": d["num_rows"], "num_elements": d["num_elements"]}),
+        )
         inputs.append(DatasetInput(entity, [InputTag(MLFLOW_DATASET_CONTEXT, d["context"])]))
     mlflow.MlflowClient().log_inputs(mlflow.active_run().info.run_id, datasets=inputs)
 
 
-def log_model(model: Any, example: Any, name: str, meta: Mapping[str, Any],
-              check: Any = None) -> str:
+def log_model(
+    model: Any, example: Any, name: str, meta: Mapping[str, Any], check: Any = None
+) -> str:
     """Log the fitted model as skops inside an MLflow pyfunc; return its ``runs:/`` URI.
 
     Beside the skops file goes the model's NumPy-only copy (:mod:`stancelab.lite`) when it has
@@ -149,16 +164,22 @@ def log_model(model: Any, example: Any, name: str, meta: Mapping[str, Any],
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp) / persistence.ARTIFACT_KEY
         persistence.save_folder(model, folder, dict(meta), check)
-        output = Predictor(model, default_target=meta.get("default_target"),
-                           labels=meta.get("labels")).predict_frame(example)
+        output = Predictor(
+            model, default_target=meta.get("default_target"), labels=meta.get("labels")
+        ).predict_frame(example)
         signature = infer_signature(example, output)
-        signature.inputs = Schema([ColSpec("string", "text"),
-                                   ColSpec("string", "target", required=False)])
+        signature.inputs = Schema(
+            [ColSpec("string", "text"), ColSpec("string", "target", required=False)]
+        )
         info = mlflow.pyfunc.log_model(
-            name=name, python_model=str(package / "serving.py"),
-            artifacts={persistence.ARTIFACT_KEY: str(folder)}, code_paths=[str(package)],
-            signature=signature, input_example=example,
-            pip_requirements=[f"{p}=={v}" for p, v in versions().items()])
+            name=name,
+            python_model=str(package / "serving.py"),
+            artifacts={persistence.ARTIFACT_KEY: str(folder)},
+            code_paths=[str(package)],
+            signature=signature,
+            input_example=example,
+            pip_requirements=[f"{p}=={v}" for p, v in versions().items()],
+        )
     return info.model_uri
 
 
@@ -181,8 +202,9 @@ def open_parent(tracking: Mapping[str, Any], name: str, role: str) -> str:
     from mlflow import MlflowClient
 
     experiment_id = configure(tracking)
-    run = MlflowClient().create_run(experiment_id, run_name=name,
-                                    tags={"stancelab.sweep": name, "stancelab.role": role})
+    run = MlflowClient().create_run(
+        experiment_id, run_name=name, tags={"stancelab.sweep": name, "stancelab.role": role}
+    )
     os.environ[PARENT_ENV] = run.info.run_id
     os.environ[SWEEP_ENV] = name
     return run.info.run_id
@@ -202,9 +224,12 @@ def child_runs(run_id: str, metric: str) -> list[Any]:
 
     client = MlflowClient()
     experiment_id = client.get_run(run_id).info.experiment_id
-    return client.search_runs([experiment_id],
-                              filter_string=f"tags.mlflow.parentRunId = '{run_id}'",
-                              order_by=[f"metrics.{metric} DESC"], max_results=5000)
+    return client.search_runs(
+        [experiment_id],
+        filter_string=f"tags.mlflow.parentRunId = '{run_id}'",
+        order_by=[f"metrics.{metric} DESC"],
+        max_results=5000,
+    )
 
 
 def record_best(run_id: str, runs: list[Any], metric: str) -> None:
@@ -227,8 +252,9 @@ class SweepCallback(Callback):
             return
         from datetime import datetime
 
-        self._parent = open_parent(config.tracking,
-                                   datetime.now().strftime("sweep-%Y%m%d-%H%M%S"), "sweep")
+        self._parent = open_parent(
+            config.tracking, datetime.now().strftime("sweep-%Y%m%d-%H%M%S"), "sweep"
+        )
         atexit.register(self._killed)
 
     def _killed(self) -> None:
@@ -253,13 +279,18 @@ SUMMARY_COLUMNS = ("test_macro_f1", "test_f_avg", "realdev_macro_f1", "realdev_f
 
 def sweep_summary(runs: list[Any], metric: str, sweep: str | None) -> str:
     """A plain-text table of a sweep's runs, best first (real_dev columns when any run has them)."""
-    columns = [c for c in SUMMARY_COLUMNS
-               if not c.startswith("realdev") or any(c in r.data.metrics for r in runs)]
+    columns = [
+        c
+        for c in SUMMARY_COLUMNS
+        if not c.startswith("realdev") or any(c in r.data.metrics for r in runs)
+    ]
     header = f"{'run':<34} {'status':<9} {metric:>14}" + "".join(f" {c:>16}" for c in columns)
     lines = [f"\nsweep {sweep}: {len(runs)} run(s), sorted by {metric}", header, "-" * len(header)]
     for run in runs:
         m = run.data.metrics
-        lines.append(f"{(run.info.run_name or run.info.run_id)[:34]:<34} {run.info.status:<9} "
-                     f"{m.get(metric, float('nan')):>14.4f}"
-                     + "".join(f" {m.get(c, float('nan')):>16.4f}" for c in columns))
+        lines.append(
+            f"{(run.info.run_name or run.info.run_id)[:34]:<34} {run.info.status:<9} "
+            f"{m.get(metric, float('nan')):>14.4f}"
+            + "".join(f" {m.get(c, float('nan')):>16.4f}" for c in columns)
+        )
     return "\n".join(lines)

@@ -58,8 +58,11 @@ class TrackingWorker:
             if not start:
                 raise TrackingError(STOPPED)
             self._proc = subprocess.Popen(
-                [sys.executable, "-m", "stancelab.tracking_worker"], stdin=subprocess.PIPE,
-                stdout=subprocess.PIPE, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+                [sys.executable, "-m", "stancelab.tracking_worker"],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                env={**os.environ, "PYTHONUNBUFFERED": "1"},
+            )
             self._buffer, self._replies = b"", []
         return self._proc
 
@@ -178,8 +181,14 @@ class _Run:
 
             warm_mlflow_requirements()
 
-    def start(self, run_name: str, tags: dict[str, str], params: dict[str, str],
-              texts: dict[str, str], datasets: list[dict[str, Any]]) -> None:
+    def start(
+        self,
+        run_name: str,
+        tags: dict[str, str],
+        params: dict[str, str],
+        texts: dict[str, str],
+        datasets: list[dict[str, Any]],
+    ) -> None:
         import mlflow
 
         from stancelab import tracking
@@ -199,8 +208,9 @@ class _Run:
 
         with step(PREFIX + "model logged"), open(path, "rb") as fh:
             parts = pickle.load(fh)  # written by the training process: see write_model
-            self.model_uri = tracking.log_model(parts["model"], parts["example"], name, meta,
-                                                check=parts["check"])
+            self.model_uri = tracking.log_model(
+                parts["model"], parts["example"], name, meta, check=parts["check"]
+            )
             mlflow.set_tag("stancelab.model_uri", self.model_uri)
 
     def metrics(self, metrics: dict[str, float]) -> None:
@@ -220,17 +230,23 @@ class _Run:
             status = "FAILED"
         if mlflow.active_run() is not None:
             mlflow.end_run(status=status)
-        reply: dict[str, Any] = {"op": "end", "run_id": self.run_id,
-                                 "model_uri": self.model_uri, "registered": None}
+        reply: dict[str, Any] = {
+            "op": "end",
+            "run_id": self.run_id,
+            "model_uri": self.model_uri,
+            "registered": None,
+        }
         if self.failed:
             reply["error"] = self.failed
         elif status == "FINISHED" and register.get("enabled") and self.model_uri:
             from stancelab import tracking
 
             version = tracking.register(self.model_uri, register["name"], register.get("alias"))
-            reply["registered"] = (f"models:/{register['name']}@{register['alias']}"
-                                   if register.get("alias") else
-                                   f"models:/{register['name']}/{version}")
+            reply["registered"] = (
+                f"models:/{register['name']}@{register['alias']}"
+                if register.get("alias")
+                else f"models:/{register['name']}/{version}"
+            )
         self.run_id, self.model_uri, self.failed = None, None, None
         return reply
 

@@ -93,8 +93,9 @@ def run_name(cfg: DictConfig) -> str:
 METRIC_PREFIX = {"validation": "val", "test": "test", "real_dev": "realdev"}
 
 
-def evaluate_split(model: Any, df: Any, cfg: DictConfig, labels: list[str], split: str,
-                   out_dir: Path | None) -> dict[str, float]:
+def evaluate_split(
+    model: Any, df: Any, cfg: DictConfig, labels: list[str], split: str, out_dir: Path | None
+) -> dict[str, float]:
     """Score one split; write its plot and reports to ``out_dir`` when given."""
     from stancelab import evaluation as ev
 
@@ -102,12 +103,23 @@ def evaluate_split(model: Any, df: Any, cfg: DictConfig, labels: list[str], spli
     proba = model.predict_proba(X)
     pred = model.classes_[proba.argmax(axis=1)]
     e = cfg.evaluation
-    result = ev.evaluate(df["stance"], pred, df["target"], labels=labels, favor=e.favor_label,
-                         against=e.against_label, bootstrap=e.bootstrap, seed=cfg.seed)
+    result = ev.evaluate(
+        df["stance"],
+        pred,
+        df["target"],
+        labels=labels,
+        favor=e.favor_label,
+        against=e.against_label,
+        bootstrap=e.bootstrap,
+        seed=cfg.seed,
+    )
     if out_dir is not None:
         if e.plots:
-            ev.plot_confusion(result, out_dir / f"confusion_{split}.png",
-                              f"{split}: macro-F1 {result.metrics['macro_f1']:.3f}")
+            ev.plot_confusion(
+                result,
+                out_dir / f"confusion_{split}.png",
+                f"{split}: macro-F1 {result.metrics['macro_f1']:.3f}",
+            )
         (out_dir / f"report_{split}.md").write_text(ev.summary_table(result))
         wrong = ev.misclassified(df, pred, proba, list(model.classes_), e.max_misclassified)
         wrong.to_csv(out_dir / f"misclassified_{split}.csv", index=False)
@@ -128,8 +140,11 @@ def cross_validate(cfg: DictConfig, df: Any, labels: list[str]) -> dict[str, flo
         with step(f"cross-validation fold {i}/{cfg.cv_folds}"):
             model = build_model(cfg).fit(df.iloc[tr][["text", "target"]], df.iloc[tr]["stance"])
             pred = model.predict(df.iloc[te][["text", "target"]])
-        scores.append(ev.evaluate(df.iloc[te]["stance"], pred, labels=labels)
-                      .metrics[cfg.evaluation.primary_metric])
+        scores.append(
+            ev.evaluate(df.iloc[te]["stance"], pred, labels=labels).metrics[
+                cfg.evaluation.primary_metric
+            ]
+        )
     name = f"cv_{cfg.evaluation.primary_metric}"
     return {f"{name}_mean": float(np.mean(scores)), f"{name}_std": float(np.std(scores))}
 
@@ -148,8 +163,13 @@ def train(cfg: DictConfig) -> TrainResult:
         # The tracking process opens the store while the dataset is built and the model fit.
         from stancelab.tracking_worker import worker
 
-        worker().send("open", uri=uri, experiment=str(cfg.tracking.experiment),
-                      modules=_modules(cfg) if cfg.tracking.log_model else [], path=sys.path)
+        worker().send(
+            "open",
+            uri=uri,
+            experiment=str(cfg.tracking.experiment),
+            modules=_modules(cfg) if cfg.tracking.log_model else [],
+            path=sys.path,
+        )
     with step(f"dataset '{cfg.dataset.name}' ready"):
         built = build_dataset(cfg.dataset)
     data = frames(built.dataset)
@@ -158,8 +178,7 @@ def train(cfg: DictConfig) -> TrainResult:
 
         raise StancelabError(f"dataset '{cfg.dataset.name}' has an empty train split")
     labels = list(built.report["labels"])
-    result = (_tracked(cfg, data, labels, built) if uri
-              else _fit_and_score(cfg, data, labels, None))
+    result = _tracked(cfg, data, labels, built) if uri else _fit_and_score(cfg, data, labels, None)
     result.dataset_path = str(built.path)
     return result
 
@@ -185,8 +204,13 @@ def _modules(cfg: DictConfig) -> list[str]:
     return sorted(found)
 
 
-def _fit_and_score(cfg: DictConfig, data: dict[str, Any], labels: list[str],
-                   out_dir: Path | None, fitted: Any = None) -> TrainResult:
+def _fit_and_score(
+    cfg: DictConfig,
+    data: dict[str, Any],
+    labels: list[str],
+    out_dir: Path | None,
+    fitted: Any = None,
+) -> TrainResult:
     """Fit on train; score validation, test and real_dev (plots and reports to ``out_dir``).
 
     ``fitted(model)``, when given, is called between the fit and the evaluation.
@@ -242,10 +266,14 @@ def _tracked(cfg: DictConfig, data: dict[str, Any], labels: list[str], built: An
 
     w = worker()
     resolved = OmegaConf.to_container(cfg, resolve=True)
-    tags = {"stancelab.version": __version__, "stancelab.dataset_fingerprint": built.fingerprint,
-            "stancelab.dataset": str(cfg.dataset.name), "stancelab.target_mode": cfg.target_mode,
-            **tracking.git_tags(Path(cfg.paths.root)),
-            **{str(k): str(v) for k, v in (cfg.tracking.get("tags") or {}).items()}}
+    tags = {
+        "stancelab.version": __version__,
+        "stancelab.dataset_fingerprint": built.fingerprint,
+        "stancelab.dataset": str(cfg.dataset.name),
+        "stancelab.target_mode": cfg.target_mode,
+        **tracking.git_tags(Path(cfg.paths.root)),
+        **{str(k): str(v) for k, v in (cfg.tracking.get("tags") or {}).items()},
+    }
     if parent := os.environ.get(tracking.PARENT_ENV):
         tags["mlflow.parentRunId"] = parent
         tags["stancelab.sweep"] = os.environ.get(tracking.SWEEP_ENV, "")
@@ -259,19 +287,29 @@ def _tracked(cfg: DictConfig, data: dict[str, Any], labels: list[str], built: An
                 return
             example = data["train"][["text", "target"]].head(3).reset_index(drop=True)
             path = write_model(Path(tmp) / "model.pkl", model, example, _lite_check(cfg, data))
-            meta = {"default_target": cfg.default_target, "labels": labels,
-                    "targets": [str(t) for t in model.targets_],
-                    "stancelab_version": __version__}
+            meta = {
+                "default_target": cfg.default_target,
+                "labels": labels,
+                "targets": [str(t) for t in model.targets_],
+                "stancelab_version": __version__,
+            }
             w.send("model", path=str(path), name=str(cfg.tracking.model_name), meta=meta)
 
         try:
             with _sigterm_as_interrupt():
-                w.send("start", run_name=run_name(cfg), tags=tags,
-                       params=tracking.flatten(resolved),
-                       texts={"config.yaml": OmegaConf.to_yaml(cfg, resolve=True),
-                              "dataset_card.md": (built.path / "README.md").read_text()},
-                       datasets=tracking.describe_splits(data, str(cfg.dataset.name),
-                                                         built.fingerprint, str(built.path)))
+                w.send(
+                    "start",
+                    run_name=run_name(cfg),
+                    tags=tags,
+                    params=tracking.flatten(resolved),
+                    texts={
+                        "config.yaml": OmegaConf.to_yaml(cfg, resolve=True),
+                        "dataset_card.md": (built.path / "README.md").read_text(),
+                    },
+                    datasets=tracking.describe_splits(
+                        data, str(cfg.dataset.name), built.fingerprint, str(built.path)
+                    ),
+                )
                 w.check()  # a store that failed to open fails the run before the fit
                 result = _fit_and_score(cfg, data, labels, out, fitted=hand_over)
                 w.send("metrics", metrics=result.metrics)
@@ -280,8 +318,9 @@ def _tracked(cfg: DictConfig, data: dict[str, Any], labels: list[str], built: An
                     ids = w.finish("FINISHED", OmegaConf.to_container(cfg.tracking.register))
         except KeyboardInterrupt:
             ids = _end(w, "KILLED")
-            log.warning("interrupted: run %s ended as KILLED; nothing registered",
-                        ids.get("run_id"))
+            log.warning(
+                "interrupted: run %s ended as KILLED; nothing registered", ids.get("run_id")
+            )
             raise
         except TrackingError:
             raise  # the tracking process has ended the run as FAILED

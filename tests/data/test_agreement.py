@@ -9,8 +9,9 @@ def test_alpha_is_one_for_perfect_agreement_and_matches_a_hand_computation():
     assert krippendorff_alpha([["a", "a"], ["b", "b"], ["a", "a"]]) == 1.0
     # 4 units, 2 coders: a/a, a/b, b/b, b/b. Coincidences: o_aa=2, o_ab=o_ba=1, o_bb=4; n=8,
     # n_a=3, n_b=5. D_o = 2/8; D_e = 2*3*5/(8*7) = 30/56; alpha = 1 - (0.25)/(30/56) = 0.5333.
-    assert krippendorff_alpha([["a", "a"], ["a", "b"], ["b", "b"], ["b", "b"]]) == \
-        pytest.approx(1 - 0.25 / (30 / 56))
+    assert krippendorff_alpha([["a", "a"], ["a", "b"], ["b", "b"], ["b", "b"]]) == pytest.approx(
+        1 - 0.25 / (30 / 56)
+    )
     assert krippendorff_alpha([["a"], ["b"]]) is None
 
 
@@ -22,9 +23,11 @@ def test_kappa_against_a_known_value():
 
 
 def test_report_per_target_and_pair():
-    recs = [{"id": str(i), "text": str(i), "target": "t", "stance": s, "annotator": a}
-            for i, pair in enumerate([("favor", "favor"), ("none", "favor"), ("none", "none")])
-            for a, s in zip(("ann1", "ann2"), pair, strict=True)]
+    recs = [
+        {"id": str(i), "text": str(i), "target": "t", "stance": s, "annotator": a}
+        for i, pair in enumerate([("favor", "favor"), ("none", "favor"), ("none", "none")])
+        for a, s in zip(("ann1", "ann2"), pair, strict=True)
+    ]
     report = agreement_report(recs)
     assert report["units"] == 3
     assert set(report["krippendorff_alpha"]) == {"t"}

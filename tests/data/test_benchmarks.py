@@ -12,8 +12,9 @@ from stancelab.config import compose
 from stancelab.data.build import prepare
 
 BENCHMARKS = Path(os.environ.get("STANCELAB_BENCHMARKS", ROOT.parent / "shared" / "benchmarks"))
-needs_data = pytest.mark.skipif(not (BENCHMARKS / "semeval2016").is_dir(),
-                                reason=f"benchmark data not found in {BENCHMARKS}")
+needs_data = pytest.mark.skipif(
+    not (BENCHMARKS / "semeval2016").is_dir(), reason=f"benchmark data not found in {BENCHMARKS}"
+)
 
 
 @pytest.mark.benchmark

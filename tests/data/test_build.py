@@ -70,12 +70,14 @@ def test_broken_files_give_one_located_message_each_and_write_nothing(tmp_path):
         build_dataset(cfg)
     message = str(info.value)
     broken = FIXTURES / "broken"
-    for expected in (f"{broken}/sentences.jsonl:2: field 'stance': unknown label 'maybe'",
-                     f"{broken}/sentences.jsonl:3: field 'text': empty text",
-                     f"{broken}/sentences.jsonl:4: field 'text': missing field",
-                     f"{broken}/sentences.jsonl:5: malformed JSON",
-                     f"{broken}/sentences.jsonl:6: field 'id': id 'b1' is already used",
-                     f"{broken}/latin1.jsonl:1: invalid utf-8 bytes"):
+    for expected in (
+        f"{broken}/sentences.jsonl:2: field 'stance': unknown label 'maybe'",
+        f"{broken}/sentences.jsonl:3: field 'text': empty text",
+        f"{broken}/sentences.jsonl:4: field 'text': missing field",
+        f"{broken}/sentences.jsonl:5: malformed JSON",
+        f"{broken}/sentences.jsonl:6: field 'id': id 'b1' is already used",
+        f"{broken}/latin1.jsonl:1: invalid utf-8 bytes",
+    ):
         assert expected in message, expected
     assert message.startswith("6 problem(s)")
     assert not cache.exists()
@@ -83,9 +85,11 @@ def test_broken_files_give_one_located_message_each_and_write_nothing(tmp_path):
 
 def test_duplicates_are_removed_and_reported(corpus):
     extra = corpus / "seeds" / "corpus" / "f08.jsonl"
-    extra.write_text('{"id": "f08-s01", "doc_id": "f08", "text": "The talks lasted four hours!", '
-                     '"target": "troop deployment to Ukraine", "stance": "none", '
-                     '"split": "train"}\n')
+    extra.write_text(
+        '{"id": "f08-s01", "doc_id": "f08", "text": "The talks lasted four hours!", '
+        '"target": "troop deployment to Ukraine", "stance": "none", '
+        '"split": "train"}\n'
+    )
     built = build_dataset(dataset_cfg(corpus))
     assert built.report["duplicates"]["normalized"] == 1
     assert "normalised duplicates removed: 1" in (built.path / "README.md").read_text()
@@ -96,8 +100,17 @@ def test_records_convert_in_chunks_and_can_be_released(monkeypatch):
 
     monkeypatch.setattr(build, "CHUNK", 3)
     labels = ["favor", "against", "none"]
-    recs = [{"id": None if i % 2 else f"r{i}", "doc_id": f"d{i // 4}", "text": f"sentence {i}",
-             "target": "t", "stance": labels[i % 3], "speaker": None} for i in range(8)]
+    recs = [
+        {
+            "id": None if i % 2 else f"r{i}",
+            "doc_id": f"d{i // 4}",
+            "text": f"sentence {i}",
+            "target": "t",
+            "stance": labels[i % 3],
+            "speaker": None,
+        }
+        for i in range(8)
+    ]
     kept = build.to_dataset_dict({"train": list(recs)}, labels)
     splits = {"train": list(recs)}
     released = build.to_dataset_dict(splits, labels, release=True)

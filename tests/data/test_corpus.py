@@ -15,12 +15,33 @@ from stancelab.data.stats import corpus_stats, render_markdown
 
 SEEDS = ROOT / "seeds"
 MAIN = "troop deployment to Ukraine"
-FIELDS = {"id", "doc_id", "text", "target", "stance", "speaker", "annotator", "phenomena",
-          "notes"}
-PHENOMENA = {"reported_speech", "hedge", "refusal_warning", "dismissal", "conditional",
-             "question", "mixed", "background", "other_target"}
-KINDS = {"wire", "analysis", "op-ed", "editorial", "state-media", "briefing", "parliamentary",
-         "interview", "feature", "explainer", "live-blog", "speech", "letter"}
+FIELDS = {"id", "doc_id", "text", "target", "stance", "speaker", "annotator", "phenomena", "notes"}
+PHENOMENA = {
+    "reported_speech",
+    "hedge",
+    "refusal_warning",
+    "dismissal",
+    "conditional",
+    "question",
+    "mixed",
+    "background",
+    "other_target",
+}
+KINDS = {
+    "wire",
+    "analysis",
+    "op-ed",
+    "editorial",
+    "state-media",
+    "briefing",
+    "parliamentary",
+    "interview",
+    "feature",
+    "explainer",
+    "live-blog",
+    "speech",
+    "letter",
+}
 
 
 def load(pattern: str) -> list[tuple[Path, int, dict]]:
@@ -65,8 +86,9 @@ def test_ids_are_unique_and_every_sentence_of_every_document_is_annotated(senten
         by_doc[row["doc_id"]].append(row)
     assert set(by_doc) == set(documents)
     for doc_id, rows in by_doc.items():
-        numbers = [int(re.fullmatch(rf"{re.escape(doc_id)}-s(\d+)", r["id"]).group(1))
-                   for r in rows]
+        numbers = [
+            int(re.fullmatch(rf"{re.escape(doc_id)}-s(\d+)", r["id"]).group(1)) for r in rows
+        ]
         assert numbers == list(range(1, len(rows) + 1)), doc_id
         assert {r["target"] for r in rows} == {documents[doc_id]["target"]}, doc_id
 
@@ -109,8 +131,9 @@ def test_corpus_size_and_balance(stats, documents):
 
 def test_seed_article_is_one_document_of_the_corpus(documents):
     assert documents["seed-000"]["source"] == "seeds/articles/000_7c462d476a23d359.txt"
-    assert (SEEDS / "articles" / "000_7c462d476a23d359.txt").read_text().startswith(
-        "ARTICLE AD BOX")
+    assert (
+        (SEEDS / "articles" / "000_7c462d476a23d359.txt").read_text().startswith("ARTICLE AD BOX")
+    )
 
 
 def test_corpus_card_tables_match_the_files(stats):

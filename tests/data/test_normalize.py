@@ -14,34 +14,49 @@ RESIDUE = ["ARTICLE AD BOX", "Read more(?=[A-Z\\s]|$)"]
 
 
 def rec(text="t", stance="favor", target="x", rid=None, annotator=None, line=1):
-    return {"id": rid, "text": text, "stance": stance, "target": target, "annotator": annotator,
-            "_loc": ("f.jsonl", line)}
+    return {
+        "id": rid,
+        "text": text,
+        "stance": stance,
+        "target": target,
+        "annotator": annotator,
+        "_loc": ("f.jsonl", line),
+    }
 
 
 def test_clean_text_removes_web_residue_and_spaces():
-    assert clean_text("Read moreAccording to the BBC,  it  was", RESIDUE) == \
-        "According to the BBC, it was"
+    assert (
+        clean_text("Read moreAccording to the BBC,  it  was", RESIDUE)
+        == "According to the BBC, it was"
+    )
     assert clean_text("ARTICLE AD BOX", RESIDUE) == ""
     assert clean_text("Users can read more here", RESIDUE) == "Users can read more here"
 
 
 def test_label_map_is_case_insensitive_and_unknown_labels_are_located():
-    records, problems = apply_label_map([rec(stance="PRO"), rec(stance="Favor"),
-                                         rec(stance="maybe", line=9)], {"pro": "favor"},
-                                        ["favor", "against", "none"])
+    records, problems = apply_label_map(
+        [rec(stance="PRO"), rec(stance="Favor"), rec(stance="maybe", line=9)],
+        {"pro": "favor"},
+        ["favor", "against", "none"],
+    )
     assert [r["stance"] for r in records] == ["favor", "favor"]
     assert len(problems) == 1 and problems[0].line == 9 and "maybe" in problems[0].message
 
 
 def test_targets_are_renamed_then_filtered():
-    out = select_targets([rec(target="HC"), rec(target="Other")], ["Hillary Clinton"],
-                         {"HC": "Hillary Clinton"})
+    out = select_targets(
+        [rec(target="HC"), rec(target="Other")], ["Hillary Clinton"], {"HC": "Hillary Clinton"}
+    )
     assert [r["target"] for r in out] == ["Hillary Clinton"]
 
 
 def test_dedup_counts_exact_and_normalised_and_conflicting():
-    records = [rec("Troops, now!"), rec("Troops, now!"), rec("troops now", stance="against"),
-               rec("troops now", target="other")]
+    records = [
+        rec("Troops, now!"),
+        rec("Troops, now!"),
+        rec("troops now", stance="against"),
+        rec("troops now", target="other"),
+    ]
     kept, counts = deduplicate(records)
     assert len(kept) == 2
     assert counts == {"exact": 1, "normalized": 1, "conflicting": 1}
@@ -49,9 +64,13 @@ def test_dedup_counts_exact_and_normalised_and_conflicting():
 
 
 def test_majority_aggregation_with_tie_policies():
-    votes = [rec("a", "favor", rid="1", annotator="x"), rec("a", "favor", rid="1", annotator="y"),
-             rec("a", "none", rid="1", annotator="z"), rec("b", "favor", rid="2", annotator="x"),
-             rec("b", "none", rid="2", annotator="y")]
+    votes = [
+        rec("a", "favor", rid="1", annotator="x"),
+        rec("a", "favor", rid="1", annotator="y"),
+        rec("a", "none", rid="1", annotator="z"),
+        rec("b", "favor", rid="2", annotator="x"),
+        rec("b", "none", rid="2", annotator="y"),
+    ]
     dropped, ties = aggregate(votes, tie="drop")
     assert [(r["id"], r["stance"]) for r in dropped] == [("1", "favor")] and ties == 1
     kept, _ = aggregate(votes, tie="none")
@@ -59,9 +78,14 @@ def test_majority_aggregation_with_tie_policies():
 
 
 def test_conflicting_ids_are_errors():
-    problems = check_ids([rec("a", rid="1", line=1), rec("b", rid="1", line=2),
-                          rec("c", rid="2", annotator="x", line=3),
-                          rec("c", rid="2", annotator="x", line=4)])
+    problems = check_ids(
+        [
+            rec("a", rid="1", line=1),
+            rec("b", rid="1", line=2),
+            rec("c", rid="2", annotator="x", line=3),
+            rec("c", rid="2", annotator="x", line=4),
+        ]
+    )
     assert [(p.line, p.field) for p in problems] == [(2, "id"), (4, "id")]
     assert "already used for a different text at f.jsonl:1" in problems[0].message
 

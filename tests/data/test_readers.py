@@ -32,12 +32,15 @@ def test_project_jsonl_reads_every_field():
 
 
 def test_jsonl_is_read_by_line_and_bad_bytes_are_located(tmp_path):
-    rows = [{"id": f"s{i}", "text": t, "target": MAIN, "stance": "none"}
-            for i, t in enumerate(["One line\u2028with a line separator inside.", "Two."])]
+    rows = [
+        {"id": f"s{i}", "text": t, "target": MAIN, "stance": "none"}
+        for i, t in enumerate(["One line\u2028with a line separator inside.", "Two."])
+    ]
     path = tmp_path / "a.jsonl"
     # ensure_ascii=False writes U+2028 raw: valid JSON that str.splitlines() would cut in two
-    path.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in rows) + "\n\n",
-                    encoding="utf-8")
+    path.write_text(
+        "\n".join(json.dumps(r, ensure_ascii=False) for r in rows) + "\n\n", encoding="utf-8"
+    )
     records, problems = read_jsonl(path)
     assert problems == [] and [r["id"] for r in records] == ["s0", "s1"]
     assert [r["_loc"][1] for r in records] == [1, 2]
@@ -49,8 +52,11 @@ def test_jsonl_is_read_by_line_and_bad_bytes_are_located(tmp_path):
 
 
 def test_documents_metadata_supplies_the_split():
-    source = {"format": "stancelab", "paths": [str(FIXTURES / "corpus" / "*.jsonl")],
-              "documents": [str(FIXTURES / "documents" / "*.jsonl")]}
+    source = {
+        "format": "stancelab",
+        "paths": [str(FIXTURES / "corpus" / "*.jsonl")],
+        "documents": [str(FIXTURES / "documents" / "*.jsonl")],
+    }
     records, problems, files = read_source(source)
     assert problems == []
     splits = {r["doc_id"]: r["split"] for r in records}
@@ -61,8 +67,9 @@ def test_documents_metadata_supplies_the_split():
 def test_csv_and_tsv_with_a_column_map(tmp_path):
     path = tmp_path / "a.csv"
     path.write_text('Sentence,Label,Topic\n"Oslo, too, may send troops.",PRO,x\nNo way.,CON,x\n')
-    records, problems = read_csv(path, column_map={"Sentence": "text", "Label": "stance",
-                                                    "Topic": "target"})
+    records, problems = read_csv(
+        path, column_map={"Sentence": "text", "Label": "stance", "Topic": "target"}
+    )
     assert problems == []
     assert [r["text"] for r in records] == ["Oslo, too, may send troops.", "No way."]
     assert records[1]["_loc"] == (str(path), 3)
@@ -81,26 +88,43 @@ def test_csv_missing_column_is_reported_once(tmp_path):
 
 
 def test_label_studio_export_with_two_annotators(tmp_path):
-    tasks = [{"id": 7, "data": {"text": "Sweden could join.", "target": MAIN},
-              "annotations": [
-                  {"completed_by": 1, "result": [{"from_name": "stance", "type": "choices",
-                                                  "value": {"choices": ["favor"]}}]},
-                  {"completed_by": {"email": "b@x"},
-                   "result": [{"from_name": "stance", "type": "choices",
-                               "value": {"choices": ["none"]}}]}]},
-             {"id": 8, "data": {"text": "No annotation yet."}, "annotations": []}]
+    tasks = [
+        {
+            "id": 7,
+            "data": {"text": "Sweden could join.", "target": MAIN},
+            "annotations": [
+                {
+                    "completed_by": 1,
+                    "result": [
+                        {"from_name": "stance", "type": "choices", "value": {"choices": ["favor"]}}
+                    ],
+                },
+                {
+                    "completed_by": {"email": "b@x"},
+                    "result": [
+                        {"from_name": "stance", "type": "choices", "value": {"choices": ["none"]}}
+                    ],
+                },
+            ],
+        },
+        {"id": 8, "data": {"text": "No annotation yet."}, "annotations": []},
+    ]
     path = tmp_path / "ls.json"
     path.write_text(json.dumps(tasks))
     records, problems = read_label_studio(path)
     assert [(r["id"], r["annotator"], r["stance"]) for r in records] == [
-        ("7", "1", "favor"), ("7", "b@x", "none")]
+        ("7", "1", "favor"),
+        ("7", "b@x", "none"),
+    ]
     assert [(p.line, p.field) for p in problems] == [(2, "annotations")]
 
 
 def test_doccano_export(tmp_path):
     path = tmp_path / "d.jsonl"
-    path.write_text('{"id": 1, "text": "Send them.", "label": ["favor"]}\n'
-                    '{"id": 2, "text": "Two labels.", "label": ["favor", "none"]}\n')
+    path.write_text(
+        '{"id": 1, "text": "Send them.", "label": ["favor"]}\n'
+        '{"id": 2, "text": "Two labels.", "label": ["favor", "none"]}\n'
+    )
     records, problems = read_doccano(path, defaults={"target": MAIN})
     assert [(r["id"], r["stance"], r["target"]) for r in records] == [("1", "favor", MAIN)]
     assert [(p.line, p.field) for p in problems] == [(2, "label")]
@@ -117,12 +141,18 @@ def test_semeval_release_format_in_cp1252(tmp_path):
 
 def test_ibm_claim_stance_derived_csv(tmp_path):
     path = tmp_path / "ibm.csv"
-    path.write_text("topic_id,topic_text,claim_id,claim_text,stance\n"
-                    "1,This house would ban boxing,10,Boxing harms the brain,PRO\n")
+    path.write_text(
+        "topic_id,topic_text,claim_id,claim_text,stance\n"
+        "1,This house would ban boxing,10,Boxing harms the brain,PRO\n"
+    )
     records, problems = read_ibm_claim_stance(path)
     assert problems == []
-    assert (records[0]["target"], records[0]["text"], records[0]["stance"], records[0]["doc_id"]) \
-        == ("This house would ban boxing", "Boxing harms the brain", "PRO", "1")
+    assert (
+        records[0]["target"],
+        records[0]["text"],
+        records[0]["stance"],
+        records[0]["doc_id"],
+    ) == ("This house would ban boxing", "Boxing harms the brain", "PRO", "1")
 
 
 def test_hugging_face_loader_on_local_files(tmp_path):
@@ -130,12 +160,18 @@ def test_hugging_face_loader_on_local_files(tmp_path):
     train.write_text("sentence,label\nKeep the option open.,favor\nNever.,against\n")
     test = tmp_path / "test.csv"
     test.write_text("sentence,label\nIt rained.,none\n")
-    records, problems = read_hf("csv", data_files={"train": str(train), "test": str(test)},
-                                column_map={"sentence": "text", "label": "stance"},
-                                defaults={"target": MAIN})
+    records, problems = read_hf(
+        "csv",
+        data_files={"train": str(train), "test": str(test)},
+        column_map={"sentence": "text", "label": "stance"},
+        defaults={"target": MAIN},
+    )
     assert problems == []
     assert [(r["text"], r["split"]) for r in records] == [
-        ("Keep the option open.", "train"), ("Never.", "train"), ("It rained.", "test")]
+        ("Keep the option open.", "train"),
+        ("Never.", "train"),
+        ("It rained.", "test"),
+    ]
 
 
 def test_hugging_face_errors_are_stancelab_errors(tmp_path):

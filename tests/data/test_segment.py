@@ -10,8 +10,10 @@ SEED = ROOT / "seeds" / "articles" / "000_7c462d476a23d359.txt"
 
 def test_seed_article_segments_into_its_annotated_sentences_without_residue():
     sentences = segment_file(SEED)
-    annotated = [json.loads(line)["text"] for line in
-                 (ROOT / "seeds" / "corpus" / "seed-000.jsonl").read_text().splitlines()]
+    annotated = [
+        json.loads(line)["text"]
+        for line in (ROOT / "seeds" / "corpus" / "seed-000.jsonl").read_text().splitlines()
+    ]
     assert sentences == annotated
     assert not any("ARTICLE AD BOX" in s or "Read more" in s for s in sentences)
     assert sentences[10].startswith("During his trip to Kiev")
@@ -20,8 +22,11 @@ def test_seed_article_segments_into_its_annotated_sentences_without_residue():
 
 def test_abbreviations_and_quotes_do_not_split_sentences():
     text = "Mr. Healey met Gen. Smith in Kyiv. He said: “We will see.” Then he left."
-    assert segment_text(text) == ["Mr. Healey met Gen. Smith in Kyiv.", "He said: “We will see.”",
-                                  "Then he left."]
+    assert segment_text(text) == [
+        "Mr. Healey met Gen. Smith in Kyiv.",
+        "He said: “We will see.”",
+        "Then he left.",
+    ]
 
 
 def test_annotation_files_in_both_formats(tmp_path):

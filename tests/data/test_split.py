@@ -7,9 +7,15 @@ def records(n_docs=20, per_doc=5, split=None):
     out = []
     for d in range(n_docs):
         for s in range(per_doc):
-            out.append({"id": f"{d}-{s}", "doc_id": f"d{d}", "stance": ["favor", "against",
-                                                                        "none"][(d + s) % 3],
-                        "split": split, "_loc": ("f", d * per_doc + s + 1)})
+            out.append(
+                {
+                    "id": f"{d}-{s}",
+                    "doc_id": f"d{d}",
+                    "stance": ["favor", "against", "none"][(d + s) % 3],
+                    "split": split,
+                    "_loc": ("f", d * per_doc + s + 1),
+                }
+            )
     return out
 
 

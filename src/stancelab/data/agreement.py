@@ -67,7 +67,8 @@ def agreement_report(records: Sequence[Record]) -> dict:
     alpha: dict[str, float | None] = {}
     for target in sorted({u[0] for u in multi}):
         alpha[target] = krippendorff_alpha(
-            [list(v.values()) for u, v in multi.items() if u[0] == target])
+            [list(v.values()) for u, v in multi.items() if u[0] == target]
+        )
     annotators = sorted({a for labels in multi.values() for a in labels})
     kappa = {}
     for a, b in combinations(annotators, 2):

@@ -73,8 +73,9 @@ def prepare(cfg: Mapping[str, Any]) -> Prepared:
     cfg = _plain(cfg)
     records, report, files = prepare_records(cfg)
     split_cfg = cfg["split"]
-    splits, probs = assign_splits(records, split_cfg["ratios"], int(split_cfg["seed"]),
-                                  split_cfg["group_by"])
+    splits, probs = assign_splits(
+        records, split_cfg["ratios"], int(split_cfg["seed"]), split_cfg["group_by"]
+    )
     if probs:
         raise DataValidationError(probs, limit=int(cfg["max_problems"]))
     report["counts"] = count_table(splits)
@@ -100,16 +101,18 @@ def prepare_records(cfg: Mapping[str, Any]) -> tuple[list[Record], dict[str, Any
     problems += probs
     records = normalize.select_targets(records, cfg.get("targets"), cfg.get("target_rename") or {})
     text_cfg = cfg.get("text", {})
-    records, too_short = normalize.clean_records(records, text_cfg.get("residue", []),
-                                                 int(text_cfg.get("min_chars", 1)))
+    records, too_short = normalize.clean_records(
+        records, text_cfg.get("residue", []), int(text_cfg.get("min_chars", 1))
+    )
     problems += normalize.check_ids(records)
     if problems:
         raise DataValidationError(problems, limit=int(cfg.get("max_problems", 50)))
     agreement = agreement_report(records)
     records, ties = normalize.aggregate(records, tie=cfg.get("aggregation", {}).get("tie", "drop"))
     dedup = cfg.get("dedup", {})
-    records, dups = normalize.deduplicate(records, normalized=dedup.get("normalized", True),
-                                          exact=dedup.get("exact", True))
+    records, dups = normalize.deduplicate(
+        records, normalized=dedup.get("normalized", True), exact=dedup.get("exact", True)
+    )
     report = {
         "name": cfg.get("name", "dataset"),
         "labels": labels,
@@ -154,17 +157,23 @@ def _sha256(path: Path) -> str:
 
 def fingerprint(cfg: Mapping[str, Any], files: Mapping[str, str]) -> str:
     """Hash of the dataset config and the input files' content (not their paths' mtimes)."""
-    payload = json.dumps({"cfg": _plain(cfg), "files": sorted(files.values()),
-                          "version": FORMAT_VERSION}, sort_keys=True, default=str)
+    payload = json.dumps(
+        {"cfg": _plain(cfg), "files": sorted(files.values()), "version": FORMAT_VERSION},
+        sort_keys=True,
+        default=str,
+    )
     return hashlib.sha256(payload.encode()).hexdigest()
 
 
 CHUNK = 100_000  # records turned into Arrow at a time (bounds the temporary column lists)
 
 
-def to_dataset_dict(splits: Mapping[str, list[Record]], labels: list[str],
-                    release: bool = False, fingerprint: str | None = None,
-                    ) -> datasets.DatasetDict:
+def to_dataset_dict(
+    splits: Mapping[str, list[Record]],
+    labels: list[str],
+    release: bool = False,
+    fingerprint: str | None = None,
+) -> datasets.DatasetDict:
     """Records to a ``DatasetDict`` with ``stance`` as a ``ClassLabel``; empty splits left out.
 
     Records are converted ``CHUNK`` at a time; with ``release`` each split's list is emptied
@@ -175,11 +184,16 @@ def to_dataset_dict(splits: Mapping[str, list[Record]], labels: list[str],
     import datasets
     import pyarrow as pa
 
-    features = datasets.Features({
-        "id": datasets.Value("string"), "doc_id": datasets.Value("string"),
-        "text": datasets.Value("string"), "target": datasets.Value("string"),
-        "stance": datasets.ClassLabel(names=labels), "speaker": datasets.Value("string"),
-    })
+    features = datasets.Features(
+        {
+            "id": datasets.Value("string"),
+            "doc_id": datasets.Value("string"),
+            "text": datasets.Value("string"),
+            "target": datasets.Value("string"),
+            "stance": datasets.ClassLabel(names=labels),
+            "speaker": datasets.Value("string"),
+        }
+    )
     index = {label: i for i, label in enumerate(labels)}
     out = {}
     for name in SPLITS:
@@ -188,9 +202,12 @@ def to_dataset_dict(splits: Mapping[str, list[Record]], labels: list[str],
             continue
         tables = []
         for start in range(0, len(recs), CHUNK):
-            chunk = recs[start:start + CHUNK]
-            columns = {c: [None if r.get(c) is None else str(r.get(c)) for r in chunk]
-                       for c in COLUMNS if c != "stance"}
+            chunk = recs[start : start + CHUNK]
+            columns = {
+                c: [None if r.get(c) is None else str(r.get(c)) for r in chunk]
+                for c in COLUMNS
+                if c != "stance"
+            }
             columns["id"] = [r.get("id") or f"{name}-{start + i}" for i, r in enumerate(chunk)]
             columns["stance"] = [index[r["stance"]] for r in chunk]
             # Straight to Arrow: Dataset.from_dict would re-encode every value in Python.
@@ -198,33 +215,47 @@ def to_dataset_dict(splits: Mapping[str, list[Record]], labels: list[str],
         if release:
             recs.clear()
         out[name] = datasets.Dataset(
-            pa.concat_tables(tables), info=datasets.DatasetInfo(features=features),
-            fingerprint=f"{fingerprint[:16]}-{name}" if fingerprint else None)
+            pa.concat_tables(tables),
+            info=datasets.DatasetInfo(features=features),
+            fingerprint=f"{fingerprint[:16]}-{name}" if fingerprint else None,
+        )
     return datasets.DatasetDict(out)
 
 
 def render_card(report: Mapping[str, Any], fp: str) -> str:
     """The dataset card (README.md in the build folder): counts, dedup, agreement, sources."""
     labels = report["labels"]
-    lines = [f"# Dataset `{report['name']}`", "",
-             f"Fingerprint `{fp[:16]}`; built by stancelab from {len(report['files'])} file(s).",
-             "", "## Counts per split × target × label", "",
-             "| split | target | " + " | ".join(labels) + " | total |",
-             "|---|---|" + "---:|" * (len(labels) + 1)]
+    lines = [
+        f"# Dataset `{report['name']}`",
+        "",
+        f"Fingerprint `{fp[:16]}`; built by stancelab from {len(report['files'])} file(s).",
+        "",
+        "## Counts per split × target × label",
+        "",
+        "| split | target | " + " | ".join(labels) + " | total |",
+        "|---|---|" + "---:|" * (len(labels) + 1),
+    ]
     for split, per_target in report["counts"].items():
         for target, counts in per_target.items():
             cells = [str(counts.get(lab, 0)) for lab in labels]
-            lines.append(f"| {split} | {target} | " + " | ".join(cells)
-                         + f" | {sum(counts.values())} |")
+            lines.append(
+                f"| {split} | {target} | " + " | ".join(cells) + f" | {sum(counts.values())} |"
+            )
     d = report["duplicates"]
-    lines += ["", "## Cleaning", "",
-              f"- records read: {report['read']}",
-              f"- dropped as too short: {report['too_short']}",
-              f"- exact duplicates removed: {d['exact']}",
-              f"- normalised duplicates removed: {d['normalized']}",
-              f"- of which with a conflicting label: {d['conflicting']}",
-              f"- multi-annotator ties dropped: {report['ties_dropped']}", "",
-              "## Agreement", ""]
+    lines += [
+        "",
+        "## Cleaning",
+        "",
+        f"- records read: {report['read']}",
+        f"- dropped as too short: {report['too_short']}",
+        f"- exact duplicates removed: {d['exact']}",
+        f"- normalised duplicates removed: {d['normalized']}",
+        f"- of which with a conflicting label: {d['conflicting']}",
+        f"- multi-annotator ties dropped: {report['ties_dropped']}",
+        "",
+        "## Agreement",
+        "",
+    ]
     agreement = report.get("agreement") or {}
     if not agreement:
         lines.append("Single annotation per sentence: no agreement to report.")
@@ -243,8 +274,9 @@ def _fmt(value: float | None) -> str:
     return "n/a" if value is None else f"{value:.3f}"
 
 
-def build_dataset(cfg: Mapping[str, Any], cache_dir: str | Path | None = None,
-                  force: bool = False) -> BuildResult:
+def build_dataset(
+    cfg: Mapping[str, Any], cache_dir: str | Path | None = None, force: bool = False
+) -> BuildResult:
     """Build (or reuse) the dataset described by ``cfg`` (the ``dataset`` config group)."""
     import datasets
 
@@ -260,16 +292,16 @@ def build_dataset(cfg: Mapping[str, Any], cache_dir: str | Path | None = None,
         report = json.loads((target / "build.json").read_text())
         return BuildResult(datasets.load_from_disk(str(target)), target, fp, report, reused=True)
     prepared = prepare(plain)
-    dsd = to_dataset_dict(prepared.splits, prepared.report["labels"], release=True,
-                          fingerprint=fp)
+    dsd = to_dataset_dict(prepared.splits, prepared.report["labels"], release=True, fingerprint=fp)
     datasets.disable_progress_bars()  # a few thousand rows save in a blink; bars are noise
     cache_root.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=".build-", dir=cache_root))
     try:
         dsd.save_to_disk(str(tmp / "data"))
         (tmp / "README.md").write_text(render_card(prepared.report, fp), encoding="utf-8")
-        (tmp / "build.json").write_text(json.dumps({**prepared.report, "fingerprint": fp},
-                                                   indent=2), encoding="utf-8")
+        (tmp / "build.json").write_text(
+            json.dumps({**prepared.report, "fingerprint": fp}, indent=2), encoding="utf-8"
+        )
         for item in (tmp / "data").iterdir():
             item.rename(tmp / item.name)
         (tmp / "data").rmdir()
@@ -286,5 +318,10 @@ def build_dataset(cfg: Mapping[str, Any], cache_dir: str | Path | None = None,
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    return BuildResult(datasets.load_from_disk(str(target)), target, fp,
-                       {**prepared.report, "fingerprint": fp}, reused=False)
+    return BuildResult(
+        datasets.load_from_disk(str(target)),
+        target,
+        fp,
+        {**prepared.report, "fingerprint": fp},
+        reused=False,
+    )

@@ -44,8 +44,9 @@ def normalized_key(text: str) -> str:
     return " ".join(_WORD.findall(folded))
 
 
-def apply_label_map(records: Iterable[Record], label_map: Mapping[str, str],
-                    labels: Sequence[str]) -> tuple[list[Record], list[Problem]]:
+def apply_label_map(
+    records: Iterable[Record], label_map: Mapping[str, str], labels: Sequence[str]
+) -> tuple[list[Record], list[Problem]]:
     """Map raw labels onto the configured label set; unknown labels are located errors.
 
     Matching is case-insensitive so that ``FAVOR``, ``Favor`` and ``favor`` need one entry.
@@ -59,16 +60,25 @@ def apply_label_map(records: Iterable[Record], label_map: Mapping[str, str],
         mapped = lookup.get(raw.casefold())
         if mapped is None:
             file, line = rec["_loc"]
-            problems.append(Problem(file, line, "stance", (
-                f"unknown label '{raw}' (expected one of: {', '.join(labels)}; "
-                "or add it to dataset.label_map)")))
+            problems.append(
+                Problem(
+                    file,
+                    line,
+                    "stance",
+                    (
+                        f"unknown label '{raw}' (expected one of: {', '.join(labels)}; "
+                        "or add it to dataset.label_map)"
+                    ),
+                )
+            )
             continue
         kept.append({**rec, "stance": mapped})
     return kept, problems
 
 
-def select_targets(records: Iterable[Record], keep: Sequence[str] | None,
-                   rename: Mapping[str, str]) -> list[Record]:
+def select_targets(
+    records: Iterable[Record], keep: Sequence[str] | None, rename: Mapping[str, str]
+) -> list[Record]:
     """Rename targets first, then keep only the configured ones (all when ``keep`` is empty)."""
     out = []
     for rec in records:
@@ -78,8 +88,11 @@ def select_targets(records: Iterable[Record], keep: Sequence[str] | None,
     return out
 
 
-def clean_records(records: Iterable[Record], residue: Sequence[str], min_chars: int,
-                  ) -> tuple[list[Record], int]:
+def clean_records(
+    records: Iterable[Record],
+    residue: Sequence[str],
+    min_chars: int,
+) -> tuple[list[Record], int]:
     """Clean every text; drop those shorter than ``min_chars`` after cleaning."""
     compiled = residue_pattern(residue)
     out, dropped = [], 0
@@ -106,12 +119,26 @@ def check_ids(records: Sequence[Record]) -> list[Problem]:
         key = (rid, rec.get("annotator"))
         if first is not rec and first["text"] != rec["text"]:
             ffile, fline = first["_loc"]
-            problems.append(Problem(file, line, "id", (
-                f"id '{rid}' is already used for a different text at {ffile}:{fline}")))
+            problems.append(
+                Problem(
+                    file,
+                    line,
+                    "id",
+                    (f"id '{rid}' is already used for a different text at {ffile}:{fline}"),
+                )
+            )
         elif key in annotated:
-            problems.append(Problem(file, line, "id", (
-                f"id '{rid}' is annotated twice by the same annotator "
-                f"'{rec.get('annotator')}'")))
+            problems.append(
+                Problem(
+                    file,
+                    line,
+                    "id",
+                    (
+                        f"id '{rid}' is annotated twice by the same annotator "
+                        f"'{rec.get('annotator')}'"
+                    ),
+                )
+            )
         annotated.add(key)
     return problems
 
@@ -140,13 +167,17 @@ def aggregate(records: Sequence[Record], tie: str = "drop") -> tuple[list[Record
             label = tie
         else:
             label = votes[0][0]
-        out.append({**members[0], "stance": label, "annotator": None,
-                    "n_annotations": len(members)})
+        out.append(
+            {**members[0], "stance": label, "annotator": None, "n_annotations": len(members)}
+        )
     return out, ties
 
 
-def deduplicate(records: Sequence[Record], normalized: bool = True, exact: bool = True,
-                ) -> tuple[list[Record], dict[str, int]]:
+def deduplicate(
+    records: Sequence[Record],
+    normalized: bool = True,
+    exact: bool = True,
+) -> tuple[list[Record], dict[str, int]]:
     """Drop repeated sentences (same target), keeping the first; count exact and near repeats.
 
     Exact duplicates have identical text; normalised duplicates differ only in case, spacing or

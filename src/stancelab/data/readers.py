@@ -102,8 +102,13 @@ def json_lines(path: Path, encoding: str, problems: list[Problem]) -> Iterable[t
         problems.extend(_decode(path, encoding)[1])  # read again as bytes to locate the bad byte
 
 
-def read_jsonl(path: Path, *, encoding: str = "utf-8", defaults: Mapping[str, Any] = (),
-               column_map: Mapping[str, str] | None = None) -> ReadResult:
+def read_jsonl(
+    path: Path,
+    *,
+    encoding: str = "utf-8",
+    defaults: Mapping[str, Any] = (),
+    column_map: Mapping[str, str] | None = None,
+) -> ReadResult:
     """The project's own format: one JSON object per line with the canonical fields."""
     column_map = dict(column_map or {})
     problems: list[Problem] = []
@@ -118,9 +123,14 @@ def read_jsonl(path: Path, *, encoding: str = "utf-8", defaults: Mapping[str, An
     return records, problems
 
 
-def read_csv(path: Path, *, encoding: str = "utf-8", delimiter: str | None = None,
-             column_map: Mapping[str, str] | None = None, defaults: Mapping[str, Any] = (),
-             ) -> ReadResult:
+def read_csv(
+    path: Path,
+    *,
+    encoding: str = "utf-8",
+    delimiter: str | None = None,
+    column_map: Mapping[str, str] | None = None,
+    defaults: Mapping[str, Any] = (),
+) -> ReadResult:
     """CSV or TSV; ``column_map`` maps the file's column names to canonical field names."""
     text, problems = _decode(path, encoding)
     if text is None:
@@ -133,8 +143,14 @@ def read_csv(path: Path, *, encoding: str = "utf-8", delimiter: str | None = Non
     for canonical in REQUIRED:
         names = [k for k, v in inverse.items() if v == canonical] or [canonical]
         if not set(names) & set(fields) and canonical not in dict(defaults):
-            problems.append(Problem(str(path), 1, " or ".join(names),
-                                    f"column missing from header (columns: {', '.join(fields)})"))
+            problems.append(
+                Problem(
+                    str(path),
+                    1,
+                    " or ".join(names),
+                    f"column missing from header (columns: {', '.join(fields)})",
+                )
+            )
     if problems:
         return [], problems
     records: list[Record] = []
@@ -147,9 +163,14 @@ def read_csv(path: Path, *, encoding: str = "utf-8", delimiter: str | None = Non
     return records, problems
 
 
-def read_label_studio(path: Path, *, choice_name: str | None = None,
-                      defaults: Mapping[str, Any] = (), text_key: str = "text",
-                      target_key: str = "target") -> ReadResult:
+def read_label_studio(
+    path: Path,
+    *,
+    choice_name: str | None = None,
+    defaults: Mapping[str, Any] = (),
+    text_key: str = "text",
+    target_key: str = "target",
+) -> ReadResult:
     """A Label Studio JSON export: one record per (task, annotation).
 
     Several annotations of one task become several records with the same ``id`` and their own
@@ -167,9 +188,13 @@ def read_label_studio(path: Path, *, choice_name: str | None = None,
     records: list[Record] = []
     for index, task in enumerate(tasks, start=1):
         data = task.get("data", {}) if isinstance(task, dict) else {}
-        base = {"id": str(task.get("id", index)) if isinstance(task, dict) else str(index),
-                "text": data.get(text_key), "target": data.get(target_key),
-                "doc_id": data.get("doc_id"), "speaker": data.get("speaker")}
+        base = {
+            "id": str(task.get("id", index)) if isinstance(task, dict) else str(index),
+            "text": data.get(text_key),
+            "target": data.get(target_key),
+            "doc_id": data.get("doc_id"),
+            "speaker": data.get("speaker"),
+        }
         annotations = task.get("annotations", []) if isinstance(task, dict) else []
         if not annotations:
             problems.append(Problem(str(path), index, "annotations", "task has no annotation"))
@@ -186,15 +211,24 @@ def read_label_studio(path: Path, *, choice_name: str | None = None,
             flat = [c for group in choices for c in group]
             stance = flat[0] if len(flat) == 1 else None
             if len(flat) > 1:
-                problems.append(Problem(str(path), index, "stance",
-                                        f"annotation has several choices {flat}; expected one"))
+                problems.append(
+                    Problem(
+                        str(path),
+                        index,
+                        "stance",
+                        f"annotation has several choices {flat}; expected one",
+                    )
+                )
                 continue
             annotator = ann.get("completed_by")
             if isinstance(annotator, dict):
                 annotator = annotator.get("email") or annotator.get("id")
             annotator = None if annotator is None else str(annotator)
-            rec = _record((str(path), index), {**base, "stance": stance, "annotator": annotator},
-                          dict(defaults))
+            rec = _record(
+                (str(path), index),
+                {**base, "stance": stance, "annotator": annotator},
+                dict(defaults),
+            )
             if _check_required(rec, problems):
                 records.append(rec)
     return records, problems
@@ -208,8 +242,9 @@ def read_doccano(path: Path, *, defaults: Mapping[str, Any] = ()) -> ReadResult:
         labels = obj.get("label", obj.get("labels", []))
         labels = [labels] if isinstance(labels, str) else list(labels)
         if len(labels) != 1:
-            problems.append(Problem(str(path), lineno, "label",
-                                    f"expected exactly one label, got {labels}"))
+            problems.append(
+                Problem(str(path), lineno, "label", f"expected exactly one label, got {labels}")
+            )
             continue
         values = {**obj, "stance": labels[0], "id": str(obj["id"]) if "id" in obj else None}
         rec = _record((str(path), lineno), values, dict(defaults))
@@ -218,26 +253,38 @@ def read_doccano(path: Path, *, defaults: Mapping[str, Any] = ()) -> ReadResult:
     return records, problems
 
 
-def read_semeval(path: Path, *, encoding: str = "cp1252", defaults: Mapping[str, Any] = (),
-                 ) -> ReadResult:
+def read_semeval(
+    path: Path,
+    *,
+    encoding: str = "cp1252",
+    defaults: Mapping[str, Any] = (),
+) -> ReadResult:
     """SemEval-2016 Task 6 release files: ``ID<TAB>Target<TAB>Tweet<TAB>Stance`` (cp1252, CRLF)."""
     column_map = {"ID": "id", "Target": "target", "Tweet": "text", "Stance": "stance"}
-    return read_csv(path, encoding=encoding, delimiter="\t", column_map=column_map,
-                    defaults=defaults)
+    return read_csv(
+        path, encoding=encoding, delimiter="\t", column_map=column_map, defaults=defaults
+    )
 
 
-def read_ibm_claim_stance(path: Path, *, encoding: str = "utf-8",
-                          defaults: Mapping[str, Any] = ()) -> ReadResult:
+def read_ibm_claim_stance(
+    path: Path, *, encoding: str = "utf-8", defaults: Mapping[str, Any] = ()
+) -> ReadResult:
     """IBM Debater Claim Stance CSV (original or the derived train/test files)."""
     column_map = {
-        "topicText": "target", "topic_text": "target",
-        "claims.claimCorrectedText": "text", "claim_text": "text",
-        "claims.stance": "stance", "stance": "stance",
-        "claims.claimId": "id", "claim_id": "id",
-        "topicId": "doc_id", "topic_id": "doc_id",
+        "topicText": "target",
+        "topic_text": "target",
+        "claims.claimCorrectedText": "text",
+        "claim_text": "text",
+        "claims.stance": "stance",
+        "stance": "stance",
+        "claims.claimId": "id",
+        "claim_id": "id",
+        "topicId": "doc_id",
+        "topic_id": "doc_id",
     }
-    return read_csv(path, encoding=encoding, column_map=column_map, delimiter=",",
-                    defaults=defaults)
+    return read_csv(
+        path, encoding=encoding, column_map=column_map, delimiter=",", defaults=defaults
+    )
 
 
 READERS: dict[str, Callable[..., ReadResult]] = {
@@ -252,9 +299,16 @@ READERS: dict[str, Callable[..., ReadResult]] = {
 }
 
 
-def read_hf(name: str, *, config: str | None = None, split: str | None = None,
-            column_map: Mapping[str, str] | None = None, defaults: Mapping[str, Any] = (),
-            data_files: Any = None, revision: str | None = None) -> ReadResult:
+def read_hf(
+    name: str,
+    *,
+    config: str | None = None,
+    split: str | None = None,
+    column_map: Mapping[str, str] | None = None,
+    defaults: Mapping[str, Any] = (),
+    data_files: Any = None,
+    revision: str | None = None,
+) -> ReadResult:
     """A dataset from the Hugging Face Hub (or a local dataset folder / builder name).
 
     This is the real ``datasets.load_dataset`` call; offline, it works on local folders and
@@ -277,14 +331,17 @@ def read_hf(name: str, *, config: str | None = None, split: str | None = None,
     problems: list[Problem] = []
     for split_name in splits:
         if split_name not in loaded:
-            raise StancelabError(f"dataset '{name}' has no split '{split_name}' "
-                                 f"(splits: {', '.join(loaded.keys())})")
+            raise StancelabError(
+                f"dataset '{name}' has no split '{split_name}' (splits: {', '.join(loaded.keys())})"
+            )
         for index, row in enumerate(loaded[split_name], start=1):
             values = {column_map.get(k, k): v for k, v in row.items()}
             if "split" not in values and not split:
                 values["split"] = split_name
-            values = {k: (str(v) if isinstance(v, int) and k in ("id", "stance") else v)
-                      for k, v in values.items()}
+            values = {
+                k: (str(v) if isinstance(v, int) and k in ("id", "stance") else v)
+                for k, v in values.items()
+            }
             rec = _record((f"hf:{name}/{split_name}", index), values, dict(defaults))
             if _check_required(rec, problems):
                 records.append(rec)
@@ -297,8 +354,11 @@ def reader_options(fmt: str) -> set[str]:
     import inspect
 
     reader = read_hf if fmt == "hf" else READERS[fmt]
-    return {p.name for p in inspect.signature(reader).parameters.values()
-            if p.kind is inspect.Parameter.KEYWORD_ONLY}
+    return {
+        p.name
+        for p in inspect.signature(reader).parameters.values()
+        if p.kind is inspect.Parameter.KEYWORD_ONLY
+    }
 
 
 def read_source(source: Mapping[str, Any]) -> tuple[list[Record], list[Problem], list[Path]]:
@@ -308,8 +368,10 @@ def read_source(source: Mapping[str, Any]) -> tuple[list[Record], list[Problem],
     if fmt == "hf" or fmt in READERS:
         allowed = reader_options(fmt)
         if unknown := sorted(set(opts) - allowed):
-            raise StancelabError(f"the {fmt} reader has no option(s) {', '.join(unknown)}; "
-                                 f"its options: {', '.join(sorted(allowed))}")
+            raise StancelabError(
+                f"the {fmt} reader has no option(s) {', '.join(unknown)}; "
+                f"its options: {', '.join(sorted(allowed))}"
+            )
     if fmt == "hf":
         records, problems = read_hf(source["name"], **opts)
         return records, problems, []

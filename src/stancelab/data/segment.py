@@ -26,8 +26,9 @@ def _segmenter(language: str):
     return pysbd.Segmenter(language=language, clean=False)
 
 
-def segment_text(text: str, language: str = "en",
-                 residue: Sequence[str] = DEFAULT_RESIDUE) -> list[str]:
+def segment_text(
+    text: str, language: str = "en", residue: Sequence[str] = DEFAULT_RESIDUE
+) -> list[str]:
     """Sentences of an article, residue removed, in reading order."""
     sentences = []
     for paragraph in text.splitlines():
@@ -41,28 +42,47 @@ def segment_text(text: str, language: str = "en",
     return sentences
 
 
-def segment_file(path: Path, language: str = "en",
-                 residue: Sequence[str] = DEFAULT_RESIDUE) -> list[str]:
+def segment_file(
+    path: Path, language: str = "en", residue: Sequence[str] = DEFAULT_RESIDUE
+) -> list[str]:
     from stancelab.io import read_utf8
 
     return segment_text(read_utf8(path), language, residue)
 
 
-def write_annotation_file(sentences: Sequence[str], source: Path, output: str | None,
-                          fmt: str = "jsonl", target: str = "troop deployment to Ukraine") -> str:
+def write_annotation_file(
+    sentences: Sequence[str],
+    source: Path,
+    output: str | None,
+    fmt: str = "jsonl",
+    target: str = "troop deployment to Ukraine",
+) -> str:
     """Write sentences as stancelab JSONL (stance left empty) or a Label Studio import file.
 
     Returns the path written, or the file's content when ``output`` is None.
     """
     doc_id = source.stem
     if fmt == "jsonl":
-        lines = [json.dumps({"id": f"{doc_id}-s{i:02d}", "doc_id": doc_id, "text": s,
-                             "target": target, "stance": None, "speaker": None},
-                            ensure_ascii=False) for i, s in enumerate(sentences, start=1)]
+        lines = [
+            json.dumps(
+                {
+                    "id": f"{doc_id}-s{i:02d}",
+                    "doc_id": doc_id,
+                    "text": s,
+                    "target": target,
+                    "stance": None,
+                    "speaker": None,
+                },
+                ensure_ascii=False,
+            )
+            for i, s in enumerate(sentences, start=1)
+        ]
         content = "\n".join(lines) + "\n"
     elif fmt == "label_studio":
-        tasks = [{"id": i, "data": {"text": s, "target": target, "doc_id": doc_id}}
-                 for i, s in enumerate(sentences, start=1)]
+        tasks = [
+            {"id": i, "data": {"text": s, "target": target, "doc_id": doc_id}}
+            for i, s in enumerate(sentences, start=1)
+        ]
         content = json.dumps(tasks, ensure_ascii=False, indent=1) + "\n"
     else:
         raise StancelabError(f"unknown output format '{fmt}' (jsonl or label_studio)")

@@ -18,12 +18,19 @@ from stancelab.data.readers import Record
 from stancelab.errors import Problem
 
 SPLITS = ("train", "validation", "test", "real_dev")
-_ALIASES = {"dev": "validation", "val": "validation", "valid": "validation", "eval": "test",
-            "realdev": "real_dev", "real-dev": "real_dev"}
+_ALIASES = {
+    "dev": "validation",
+    "val": "validation",
+    "valid": "validation",
+    "eval": "test",
+    "realdev": "real_dev",
+    "real-dev": "real_dev",
+}
 
 
-def _grouped_holdout(labels: Sequence[str], groups: Sequence[str], fraction: float,
-                     seed: int) -> np.ndarray:
+def _grouped_holdout(
+    labels: Sequence[str], groups: Sequence[str], fraction: float, seed: int
+) -> np.ndarray:
     """Boolean mask of a held-out part of about ``fraction`` of rows, whole groups only."""
     from sklearn.model_selection import StratifiedGroupKFold
 
@@ -38,14 +45,15 @@ def _grouped_holdout(labels: Sequence[str], groups: Sequence[str], fraction: flo
     except ValueError:
         # Too few sentences of some label to stratify: hold out whole groups at random.
         names = sorted(set(groups))
-        picked = set(np.random.default_rng(seed).permutation(names)[:max(1, n_groups // n_splits)])
+        picked = set(np.random.default_rng(seed).permutation(names)[: max(1, n_groups // n_splits)])
         held = [i for i, g in enumerate(groups) if g in picked]
     mask[held] = True
     return mask
 
 
-def assign_splits(records: list[Record], ratios: Mapping[str, float], seed: int,
-                  group_by: str = "doc_id") -> tuple[dict[str, list[Record]], list[Problem]]:
+def assign_splits(
+    records: list[Record], ratios: Mapping[str, float], seed: int, group_by: str = "doc_id"
+) -> tuple[dict[str, list[Record]], list[Problem]]:
     """Assign each record to a split.
 
     A predefined ``split`` on every record wins; a missing validation split is then carved out
@@ -56,8 +64,11 @@ def assign_splits(records: list[Record], ratios: Mapping[str, float], seed: int,
     if any(given) and not all(given):
         for rec in records:
             if not rec.get("split"):
-                problems.append(Problem(*rec["_loc"], "split",
-                                        "missing while other records have a predefined split"))
+                problems.append(
+                    Problem(
+                        *rec["_loc"], "split", "missing while other records have a predefined split"
+                    )
+                )
         return {}, problems
     groups = [str(r.get(group_by) or r.get("id") or i) for i, r in enumerate(records)]
     labels = [r["stance"] for r in records]
@@ -65,8 +76,13 @@ def assign_splits(records: list[Record], ratios: Mapping[str, float], seed: int,
         names = [_ALIASES.get(str(s).lower(), str(s).lower()) for s in given]
         for rec, name in zip(records, names, strict=True):
             if name not in SPLITS:
-                problems.append(Problem(*rec["_loc"], "split", f"unknown split "
-                                        f"'{rec['split']}' (use train/validation/test/real_dev)"))
+                problems.append(
+                    Problem(
+                        *rec["_loc"],
+                        "split",
+                        f"unknown split '{rec['split']}' (use train/validation/test/real_dev)",
+                    )
+                )
         if problems:
             return {}, problems
     else:
@@ -74,10 +90,12 @@ def assign_splits(records: list[Record], ratios: Mapping[str, float], seed: int,
         names = ["test" if t else "train" for t in test]
     if "validation" not in names:
         train_idx = [i for i, n in enumerate(names) if n == "train"]
-        share = ratios.get("validation", 0.1) / max(1e-9, ratios.get("train", 0.8)
-                                                    + ratios.get("validation", 0.1))
-        held = _grouped_holdout([labels[i] for i in train_idx], [groups[i] for i in train_idx],
-                                share, seed + 1)
+        share = ratios.get("validation", 0.1) / max(
+            1e-9, ratios.get("train", 0.8) + ratios.get("validation", 0.1)
+        )
+        held = _grouped_holdout(
+            [labels[i] for i in train_idx], [groups[i] for i in train_idx], share, seed + 1
+        )
         for i, is_held in zip(train_idx, held, strict=True):
             if is_held:
                 names[i] = "validation"

@@ -40,8 +40,9 @@ def main(seen_file: str) -> None:
         for row in rows:
             if row["doc_id"] in chosen:
                 row["split"] = "real_dev"
-        f.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows),
-                     encoding="utf-8")
+        f.write_text(
+            "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8"
+        )
     print(f"{len(chosen)} documents moved to real_dev")
 
 

@@ -66,3 +66,46 @@ def test_saved_state_is_compact_and_the_live_model_is_untouched(per_target, tmp_
 def test_unknown_target_is_named():
     with pytest.raises(UnknownTargetError, match=r"'sanctions'.*'aid', 'troops'"):
         fitted().predict(pd.DataFrame({"text": ["x"], "target": ["sanctions"]}))
+
+
+def test_blend_averages_its_members_and_saves_with_skops(tmp_path, overrides):
+    from sklearn.linear_model import LogisticRegression
+
+    from stancelab import persistence
+    from stancelab.config import compose
+    from stancelab.features import tfidf
+    from stancelab.models import Blend, make_pipeline
+    from stancelab.training import train
+
+    members = {
+        "word": {"features": tfidf("word", (1, 2)), "classifier": LogisticRegression()},
+        "char": {"features": tfidf("char_wb", (2, 4)), "classifier": LogisticRegression(C=5)},
+    }
+    result = train(
+        compose(
+            [
+                *overrides,
+                "tracking=off",
+                "features=raw",
+                "model=blend_minilm",
+                "model.members.encoder=null",
+            ]
+        )
+    )
+    assert 0.0 <= result.metrics["test_macro_f1"] <= 1.0
+    import pandas as pd
+
+    X = pd.DataFrame(
+        {
+            "text": ["Rome ruled out troops.", "Oslo may send trainers.", "Talks."],
+            "target": ["troop deployment to Ukraine"] * 3,
+        }
+    )
+    y = ["against", "favor", "none"]
+    blend = Blend(members, weights={"word": 3.0, "char": 1.0}).fit(X, y)
+    parts = {n: make_pipeline(m["features"], m["classifier"]).fit(X, y) for n, m in members.items()}
+    expected = (3 * parts["word"].predict_proba(X) + parts["char"].predict_proba(X)) / 4
+    assert abs(blend.predict_proba(X) - expected).max() < 1e-12
+    persistence.save(blend, tmp_path / "b.skops")
+    again = persistence.load(tmp_path / "b.skops")
+    assert (again.predict_proba(X) == blend.predict_proba(X)).all()

@@ -231,6 +231,73 @@ def _align(estimator: Any, proba: np.ndarray, classes: np.ndarray) -> np.ndarray
     return out
 
 
+class Blend(ClassifierMixin, BaseEstimator):
+    """Average the probabilities of several stance models, each with its own features.
+
+    n-grams and a fine-tuned encoder make different mistakes (the first reads phrases, the
+    second reads scope and paraphrase), so their average is often better than either. Use with
+    ``features=raw``: the blend receives text and target as strings and gives each member its
+    own pipeline (see :func:`make_pipeline`).
+
+    Parameters
+    ----------
+    members : dict
+        ``{name: {"features": transformer or "passthrough", "classifier": estimator}}``; a
+        member set to None is left out.
+    weights : dict or None
+        ``{name: weight}``; equal weights when None.
+    """
+
+    def __init__(
+        self, members: dict[str, Any] | None = None, weights: dict[str, float] | None = None
+    ):
+        self.members = members
+        self.weights = weights
+
+    def fit(self, X: Any, y: Any) -> Blend:
+        frame = _raw_frame(X)
+        y = np.asarray(y, dtype=object)
+        self.classes_ = np.array(sorted(set(y)), dtype=object)
+        self.fitted_ = {}
+        for name, member in (self.members or {}).items():
+            if member is None:  # dropped by an override (model.members.encoder=null)
+                continue
+            pipe = make_pipeline(
+                member["features"], member["classifier"], use_target=TARGET in frame
+            )
+            self.fitted_[name] = clone(pipe).fit(frame, y)
+        if not self.fitted_:
+            raise ValueError("a blend needs at least one member")
+        return self
+
+    def predict_proba(self, X: Any) -> np.ndarray:
+        check_is_fitted(self, "fitted_")
+        frame = _raw_frame(X)
+        weights = self.weights or {}
+        total, out = 0.0, np.zeros((len(frame), len(self.classes_)))
+        for name, pipe in self.fitted_.items():
+            w = float(weights.get(name, 1.0))
+            out += w * _align(pipe, pipe.predict_proba(frame), self.classes_)
+            total += w
+        return out / total
+
+    def predict(self, X: Any) -> np.ndarray:
+        return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
+
+
+def _raw_frame(X: Any) -> pd.DataFrame:
+    """The rows ``features=raw`` passes on (text[, target] strings) as a DataFrame."""
+    if isinstance(X, pd.DataFrame):
+        return X
+    arr = np.asarray(X, dtype=object)
+    if arr.ndim == 1:
+        return pd.DataFrame({TEXT: arr})
+    columns = {TEXT: arr[:, 0]}
+    if arr.shape[1] > 1:
+        columns[TARGET] = arr[:, 1]
+    return pd.DataFrame(columns)
+
+
 def build_model(cfg: Any) -> StanceClassifier:
     """Instantiate features and classifier from config and wrap them for stance."""
     from hydra.utils import instantiate

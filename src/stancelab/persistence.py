@@ -46,6 +46,7 @@ MAX_PATTERN = 200  # longest token pattern a loaded vectorizer may carry
 #: ``model`` and ``features`` option and checks that each loads against this list alone.
 TRUSTED_TYPES: tuple[str, ...] = (
     "stancelab.models.StanceClassifier",
+    "stancelab.models.Blend",
     "stancelab.embeddings.SentenceEncoder",
     "stancelab.finetune.FineTunedEncoder",
     "stancelab.features.ScopeMarker",

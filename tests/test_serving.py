@@ -74,7 +74,10 @@ def test_rest_invocations_return_stance_and_scores(trained, tmp_path):
         status, body = call(
             f"{url}/invocations", {"dataframe_records": [{"text": "x", "target": "climate"}]}
         )
-        assert status >= 400 and "no model for target" in json.dumps(body)
+        assert status == 400, body
+        assert body["error_code"] == "INVALID_PARAMETER_VALUE"
+        assert "Error: no model for target(s) 'climate'; this model knows" in body["message"]
+        assert "stack_trace" not in body and "Traceback" not in json.dumps(body)
 
 
 @pytest.mark.slow

@@ -21,7 +21,17 @@ class StancePyfunc(PythonModel):
         self.predictor = load(context.artifacts[ARTIFACT_KEY])
 
     def predict(self, context, model_input: pd.DataFrame, params=None) -> pd.DataFrame:
-        return self.predictor.predict_frame(model_input)
+        from mlflow.exceptions import MlflowException
+        from mlflow.protos.databricks_pb2 import INVALID_PARAMETER_VALUE
+
+        from stancelab.errors import StancelabError
+
+        try:
+            return self.predictor.predict_frame(model_input)
+        except StancelabError as err:
+            # The caller's mistake (an unknown target, no text column): a 400 with stancelab's
+            # message, not MLflow's generic 500 with a server stack trace.
+            raise MlflowException(str(err), error_code=INVALID_PARAMETER_VALUE) from None
 
 
 mlflow.models.set_model(StancePyfunc())

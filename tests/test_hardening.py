@@ -314,3 +314,44 @@ def test_an_unreachable_tracking_server_fails_in_seconds(tmp_path):
         fails(proc, 1, "the MLflow tracking server at http://127.0.0.1:9 cannot be reached")
         assert time.perf_counter() - start < 20
     assert not (tmp_path / "cache").exists()  # train stopped before building the dataset
+
+
+@pytest.mark.slow
+def test_several_runs_started_at_once_on_a_fresh_store_all_finish(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    from mlflow import MlflowClient
+
+    store = f"sqlite:///{tmp_path / 'fresh.db'}"
+    env = {**os.environ, "MLFLOW_DISABLE_TELEMETRY": "true", "HF_HUB_OFFLINE": "1"}
+    env.pop("MLFLOW_TRACKING_URI", None)
+    base = fixture_overrides(tmp_path)
+    procs = [
+        subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "stancelab",
+                "train",
+                *base[:2],
+                f"tracking.uri={store}",
+                "evaluation.bootstrap=0",
+                f"seed={i}",
+            ],
+            cwd=tmp_path,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for i in range(6)
+    ]
+    outputs = [p.communicate(timeout=600) for p in procs]
+    assert [p.returncode for p in procs] == [0] * 6, [err[-800:] for _, err in outputs]
+    runs = MlflowClient(store).search_runs(
+        [MlflowClient(store).get_experiment_by_name("stancelab").experiment_id]
+    )
+    assert len(runs) == 6 and {r.info.status for r in runs} == {"FINISHED"}
+    assert all(r.data.tags.get("stancelab.model_uri") for r in runs)

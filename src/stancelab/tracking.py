@@ -15,7 +15,8 @@ import os
 import subprocess
 import tempfile
 import warnings
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
@@ -46,8 +47,38 @@ def configure(tracking: Mapping[str, Any]) -> str:
 
     logging.getLogger("mlflow").setLevel(logging.WARNING)  # keep successful runs quiet
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
-    mlflow.set_tracking_uri(tracking_uri(tracking))
-    return mlflow.set_experiment(tracking["experiment"]).experiment_id
+    uri = tracking_uri(tracking)
+    with store_lock(uri):
+        mlflow.set_tracking_uri(uri)
+        return mlflow.set_experiment(tracking["experiment"]).experiment_id
+
+
+@contextmanager
+def store_lock(uri: str | None) -> Iterator[None]:
+    """Hold an exclusive lock beside a SQLite store while it is opened.
+
+    Opening a store that does not exist yet creates its schema; MLflow's migrations are not
+    safe to run twice at once, so several runs (a parallel sweep, several terminals) started
+    together on a fresh store used to fail ("table ... already exists"). The first to take
+    the lock creates the store and the experiment; the others wait, then find both.
+    """
+    if not uri or not uri.startswith("sqlite:///"):
+        yield
+        return
+    import fcntl
+
+    path = Path(uri.removeprefix("sqlite:///"))
+    lock = path.with_name(path.name + ".lock")
+    try:
+        handle = open(lock, "a")  # noqa: SIM115 - held for the block, closed in finally
+    except OSError:  # a read-only folder: nothing to create, nothing to guard
+        yield
+        return
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        yield
+    finally:
+        handle.close()
 
 
 def flatten(cfg: Mapping[str, Any], prefix: str = "") -> dict[str, str]:

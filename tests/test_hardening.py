@@ -273,7 +273,7 @@ def test_a_deep_folder_is_not_walked(tmp_path):
 @pytest.mark.parametrize(
     ("param", "value", "message"),
     [
-        ("token_pattern", r"(\w+\s?)+$", "token_pattern stancelab will not run"),
+        ("token_pattern", r"(\w+\s?)+$", "token_pattern is a pattern stancelab will not run"),
         ("ngram_range", (1, 500), "ngram_range (1, 500)"),
     ],
 )

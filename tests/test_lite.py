@@ -167,3 +167,30 @@ def test_unknown_targets_and_bad_files_are_errors(tmp_path):
     (tmp_path / "bad.npz").write_bytes(b"not a zip")
     with pytest.raises(StancelabError, match=r"bad\.npz"):
         lite.load(tmp_path / "bad.npz")
+
+
+def test_scope_features_are_copied_exactly(tmp_path, overrides):
+    """ScopeMarker before a vectorizer (features=word_char_scope) is reproduced in NumPy."""
+    import pandas as pd
+
+    from stancelab import lite
+    from stancelab.config import compose
+    from stancelab.training import train
+
+    model = train(
+        compose(
+            [*overrides, "tracking=off", "features=word_char_scope", "features._args_.2.min_df=1"]
+        )
+    ).extras["model"]
+    texts = [
+        "Paris did not rule out sending trainers.",
+        "Berlin denied claims that it plans to send troops, but Rome disagreed.",
+        "Nobody has ruled anything out.",
+        "",
+        "x",
+    ]
+    X = pd.DataFrame({"text": texts, "target": ["troop deployment to Ukraine"] * len(texts)})
+    path = tmp_path / "m.lite.npz"
+    lite.export(model, path, check=X)
+    copy = lite.load(path)
+    assert abs(copy.predict_proba(X) - model.predict_proba(X)).max() < 1e-12

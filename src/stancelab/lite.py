@@ -33,6 +33,10 @@ import numpy as np
 
 from stancelab.errors import StancelabError, check_known_targets
 from stancelab.persistence import LITE_FILE
+from stancelab.scope import mark_scopes
+
+#: ScopeMarker parameters a copy records (all of them: they define the marked text).
+SCOPE_PARAMS = ("negation", "report", "clause_end", "max_words")
 
 FORMAT = 1
 CHUNK = 2048  # documents scored at once: bounds memory on big inputs
@@ -208,6 +212,8 @@ def _text_blocks(w: _Writer, est: Any, weight: float = 1.0) -> list[dict[str, An
     )
     from sklearn.pipeline import FeatureUnion, Pipeline
 
+    from stancelab.features import ScopeMarker
+
     kind = type(est)
     if kind is FeatureUnion:
         weights = est.transformer_weights or {}
@@ -219,6 +225,10 @@ def _text_blocks(w: _Writer, est: Any, weight: float = 1.0) -> list[dict[str, An
         ]
     if kind is Pipeline:
         steps = [s for _, s in est.steps if s not in (None, "passthrough")]
+        if len(steps) >= 2 and type(steps[0]) is ScopeMarker:
+            scope = {k: steps[0].get_params()[k] for k in SCOPE_PARAMS}
+            rest = Pipeline([(f"s{i}", step) for i, step in enumerate(steps[1:])])
+            return [{**b, "scope": scope} for b in _text_blocks(w, rest, weight)]
         if len(steps) == 2 and type(steps[1]) is TfidfTransformer:
             (block,) = _text_blocks(w, steps[0], weight)
             if block["tfidf"] is not None or block["norm"] is not None:
@@ -373,6 +383,7 @@ class _Block:
 
     def __init__(self, spec: Mapping[str, Any], arrays: Mapping[str, np.ndarray]):
         self.spec = spec
+        self.scope = spec.get("scope")
         self.offset = int(spec["offset"])
         self.kind = spec["kind"]
         tfidf = spec.get("tfidf")
@@ -420,6 +431,8 @@ class _Block:
         # Count each document's n-grams (Counter counts in C), then look every distinct n-gram
         # of the batch up at once; a vocabulary gives each its own column, hashing may merge
         # several, whose counts are then summed per (row, column).
+        if self.scope is not None:  # features.ScopeMarker before the vectorizer
+            texts = mark_scopes(texts, **self.scope)
         grams = [Counter(self.analyze(t)) for t in texts]
         flat = list(chain.from_iterable(grams))
         n = len(flat)

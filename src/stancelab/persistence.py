@@ -293,7 +293,9 @@ def _load_lite(file: Path) -> Any:
     from stancelab import lite
 
     try:
-        return lite.load(file)
+        model = lite.load(file)
+        check_lite_spec(model.spec, file)
+        return model
     except StancelabError:
         raise
     except Exception as err:
@@ -332,34 +334,56 @@ def check_parameters(model: Any, file: Path) -> None:
 
     for est in walk_estimators(model):
         name = type(est).__name__
-        low_high = getattr(est, "ngram_range", None)
-        if low_high is not None:
-            ok = (
-                isinstance(low_high, tuple | list)
-                and len(low_high) == 2
-                and all(isinstance(n, int) for n in low_high)
-                and 1 <= low_high[0] <= low_high[1] <= MAX_NGRAM
-            )
-            if not ok:
-                raise UntrustedModelError(
-                    f"{file}: {name} asks for ngram_range {low_high!r}; "
-                    f"allowed: 1 <= low <= high <= {MAX_NGRAM}"
-                )
-        pattern = getattr(est, "token_pattern", None)
-        if pattern is not None:
-            bad = (
-                not isinstance(pattern, str)
-                or len(pattern) > MAX_PATTERN
-                or _NESTED_QUANTIFIER.search(pattern) is not None
-            )
-            if not bad:
-                try:
-                    re.compile(pattern)
-                except re.error:
-                    bad = True
-            if bad:
-                raise UntrustedModelError(
-                    f"{file}: {name} carries a token_pattern stancelab will not run "
-                    f"({str(pattern)[:60]!r}: too long, not a regular expression, or with "
-                    "nested repetition that can take exponential time)"
-                )
+        if getattr(est, "ngram_range", None) is not None:
+            _check_ngram(est.ngram_range, f"{file}: {name}")
+        for attr in ("token_pattern", "negation", "report", "clause_end"):
+            value = getattr(est, attr, None)
+            # A token_pattern must be a string; the scope marker's cues only matter if set.
+            if value is not None and (attr == "token_pattern" or isinstance(value, str)):
+                _check_pattern(value, f"{file}: {name}'s {attr}")
+
+
+def check_lite_spec(spec: dict[str, Any], file: Path) -> None:
+    """The same checks on a NumPy-only copy's spec (its analyzers and scope markers)."""
+    for model in spec.get("models", {}).values():
+        for block in model.get("blocks", []):
+            analyzer = block.get("analyzer") or {}
+            if "ngram_range" in analyzer:
+                _check_ngram(tuple(analyzer["ngram_range"]), f"{file}: a feature block")
+            if analyzer.get("token_pattern") is not None:
+                _check_pattern(analyzer["token_pattern"], f"{file}: a feature block's pattern")
+            for attr, value in (block.get("scope") or {}).items():
+                if attr != "max_words":
+                    _check_pattern(value, f"{file}: a scope marker's {attr}")
+
+
+def _check_ngram(low_high: Any, where: str) -> None:
+    ok = (
+        isinstance(low_high, tuple | list)
+        and len(low_high) == 2
+        and all(isinstance(n, int) for n in low_high)
+        and 1 <= low_high[0] <= low_high[1] <= MAX_NGRAM
+    )
+    if not ok:
+        raise UntrustedModelError(
+            f"{where} asks for ngram_range {low_high!r}; allowed: 1 <= low <= high <= {MAX_NGRAM}"
+        )
+
+
+def _check_pattern(pattern: Any, where: str) -> None:
+    bad = (
+        not isinstance(pattern, str)
+        or len(pattern) > MAX_PATTERN
+        or _NESTED_QUANTIFIER.search(pattern) is not None
+    )
+    if not bad:
+        try:
+            re.compile(pattern)
+        except re.error:
+            bad = True
+    if bad:
+        raise UntrustedModelError(
+            f"{where} is a pattern stancelab will not run ({str(pattern)[:60]!r}: too long, "
+            "not a regular expression, or with nested repetition that can take exponential "
+            "time)"
+        )

@@ -149,3 +149,8 @@ def test_the_cli_stops_before_any_work_with_exit_2_and_no_traceback(tmp_path):
 def test_debug_shows_the_stack(tmp_path):
     proc = stancelab("--debug", "data", "validate", "seed=-1", cwd=tmp_path, check=False)
     assert proc.returncode != 0 and "Traceback" in proc.stderr and "ConfigError" in proc.stderr
+
+
+def test_a_wrong_field_does_not_hide_a_cross_field_mistake():
+    found = problems(["seed=abc", "dataset.aggregation.tie=dorp"])
+    assert [p.split(" ", 1)[0] for p in found] == ["seed", "dataset.aggregation.tie"]

@@ -145,16 +145,34 @@ class Dataset(_Section):
     path: str | None = None
     hub_name: str | None = None
 
-    @model_validator(mode="after")
-    def _labels(self) -> Dataset:
-        if len(set(self.labels)) != len(self.labels):
-            raise Keyed("labels", "repeats a label")
-        for raw, label in self.label_map.items():
-            if label not in self.labels:
-                raise Keyed(f"label_map.{raw}", f"maps to a label not among {self.labels}")
-        if self.aggregation.tie != "drop" and self.aggregation.tie not in self.labels:
-            raise Keyed("aggregation.tie", f"must be 'drop' or one of the labels {self.labels}")
-        return self
+
+def dataset_checks(data: Any) -> list[tuple[str, str]]:
+    """Checks across dataset keys, as ``(key, message)``; run even when a field of the section
+    is wrong elsewhere (pydantic skips model validators then), so that no mistake hides
+    another."""
+    if not isinstance(data, Mapping):
+        return []
+    labels = data.get("labels")
+    if not isinstance(labels, list) or not all(isinstance(x, str) for x in labels):
+        return []
+    out = []
+    if len(set(labels)) != len(labels):
+        out.append(("labels", "repeats a label"))
+    label_map = data.get("label_map")
+    if isinstance(label_map, Mapping):
+        out += [
+            (f"label_map.{raw}", f"maps to a label not among {labels}")
+            for raw, label in label_map.items()
+            if label not in labels
+        ]
+    tie = (
+        (data.get("aggregation") or {}).get("tie")
+        if isinstance(data.get("aggregation"), Mapping)
+        else None
+    )
+    if isinstance(tie, str) and tie != "drop" and tie not in labels:
+        out.append(("aggregation.tie", f"must be 'drop' or one of the labels {labels}"))
+    return out
 
 
 # ------------------------------------------------------------------------------ the rest
@@ -280,6 +298,12 @@ def validate(cfg: Any, overrides: Sequence[str] = (), estimators: bool = True) -
     for name, schema in SECTIONS.items():
         if plain.get(name) is not None:
             problems += _check(schema, plain[name], name, origin, raw.get(name))
+            if name == "dataset":
+                for key, message in dataset_checks(plain[name]):
+                    full = f"dataset.{key}"
+                    value = _lookup(plain[name], key.split("."))
+                    shown = f" = {value!r}" if isinstance(value, str) else ""
+                    problems.append(f"{full}{shown}: {message} ({origin(full)})")
         elif name != "search":
             problems.append(f"{name}: missing section ({origin(name)})")
     if estimators and not problems:

@@ -42,16 +42,16 @@ ROWS: dict[str, tuple[str, list[str]]] = {
     ),
     "svm": ("same features, calibrated linear SVM", ["features=word_char", "model=linear_svm"]),
     "scope": (
-        "+ negation / report scope n-grams",
-        ["features=word_char_scope", "model=logreg"],
+        "Quick start default: + negation / report scope n-grams (light install)",
+        [],
     ),
     "none_weight": (
         "word + char n-grams, none class weighted 1.5x",
         ["features=word_char", "model=logreg_news"],
     ),
-    "light_best": (
-        "Quick start default: scope n-grams + none weighted 1.5x (light install)",
-        [],
+    "scope_none": (
+        "scope n-grams + none weighted 1.5x",
+        ["features=word_char_scope", "model=logreg_news"],
     ),
     "main_only": (
         "word + char n-grams, trained on the main target only",

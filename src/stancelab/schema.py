@@ -364,6 +364,7 @@ def check_estimators(cfg: Any, origin: Origins) -> list[str]:
     from hydra.utils import instantiate
 
     from stancelab._compat import invalid_parameter
+    from stancelab.models import walk_estimators
 
     problems = []
     for section in ("model", "features"):
@@ -377,7 +378,7 @@ def check_estimators(cfg: Any, origin: Origins) -> list[str]:
         except ImportError as err:
             problems.append(f"{section}._target_: {_first_line(err)} ({origin(section)})")
             continue
-        for estimator in _estimators(obj):
+        for estimator in walk_estimators(obj):
             found = invalid_parameter(estimator)
             if found is None:
                 continue
@@ -387,19 +388,6 @@ def check_estimators(cfg: Any, origin: Origins) -> list[str]:
                 f"{key} = {getattr(estimator, param, '?')!r}: {message} ({origin(key)})"
             )
     return problems
-
-
-def _estimators(obj: Any) -> list[Any]:
-    """``obj`` and every estimator inside pipelines and unions."""
-    if isinstance(obj, str) or obj is None:
-        return []
-    out = [obj]
-    for child in [
-        *(s for _, s in getattr(obj, "steps", [])),
-        *(t for _, t in getattr(obj, "transformer_list", [])),
-    ]:
-        out += _estimators(child)
-    return out
 
 
 def _param_key(section: str, node: Any, param: str) -> str:

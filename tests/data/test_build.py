@@ -120,3 +120,15 @@ def test_records_convert_in_chunks_and_can_be_released(monkeypatch):
         assert train["text"] == [f"sentence {i}" for i in range(8)]
         assert train["id"] == [f"r{i}" if i % 2 == 0 else f"train-{i}" for i in range(8)]
         assert train.features["stance"].int2str(train["stance"]) == [r["stance"] for r in recs]
+
+
+def test_concurrent_builds_of_one_dataset_all_succeed_and_agree(corpus):
+    """Workers of a parallel sweep build the same dataset at once: none may delete the folder
+    another is reading."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    cfg = dataset_cfg(corpus)
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        results = list(pool.map(lambda _: build_dataset(cfg), range(8)))
+    assert len({r.path for r in results}) == 1
+    assert all(r.dataset["train"]["id"] == results[0].dataset["train"]["id"] for r in results)

@@ -305,16 +305,20 @@ def build_dataset(
         for item in (tmp / "data").iterdir():
             item.rename(tmp / item.name)
         (tmp / "data").rmdir()
-        if target.exists():
+        if target.exists() and force:
             shutil.rmtree(target)
-        try:
-            os.replace(tmp, target)
-        except OSError:
+        if (target / "build.json").exists():
             # Another process (a parallel sweep's worker) finished the same build first: the
-            # fingerprint says its output is identical, so use it.
-            if not (target / "build.json").exists():
-                raise
+            # fingerprint says its output is identical, so use it. Never delete it: that
+            # process, or a third, may be reading it right now.
             shutil.rmtree(tmp, ignore_errors=True)
+        else:
+            try:
+                os.replace(tmp, target)  # a rename: the folder appears whole or not at all
+            except OSError:
+                if not (target / "build.json").exists():
+                    raise
+                shutil.rmtree(tmp, ignore_errors=True)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise

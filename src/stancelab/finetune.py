@@ -48,14 +48,12 @@ def _torch() -> Any:
 
 
 def _columns(X: Any) -> tuple[list[str], list[str] | None]:
-    """Texts and (when given as a second column) targets from the rows a pipeline passes on."""
-    if hasattr(X, "iloc"):  # a DataFrame (used directly, outside the stance pipeline)
-        X = X.to_numpy()
-    arr = np.asarray(X, dtype=object)
-    if arr.ndim == 1:
-        return [str(x) for x in arr], None
-    texts = [str(x) for x in arr[:, 0]]
-    targets = [str(x) for x in arr[:, 1]] if arr.shape[1] > 1 else None
+    """Texts and (when the rows carry them) targets, read as the stance pipeline passes them."""
+    from stancelab.models import TARGET, TEXT, raw_frame
+
+    frame = raw_frame(X)
+    texts = [str(x) for x in frame[TEXT]]
+    targets = [str(x) for x in frame[TARGET]] if TARGET in frame else None
     return texts, targets
 
 

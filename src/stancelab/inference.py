@@ -312,10 +312,10 @@ def evaluate_file(
     from stancelab import evaluation as ev
     from stancelab.config import compose
     from stancelab.data.build import prepare_records
-    from stancelab.io import _check_input
+    from stancelab.io import check_input
 
     full = compose(overrides)
-    _check_input(path)
+    check_input(path)
     if fmt is None:
         if path.suffix.lower() == ".txt":
             raise StancelabError(

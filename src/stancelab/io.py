@@ -20,7 +20,7 @@ from stancelab.errors import DataValidationError, Problem, StancelabError
 def read_utf8(path: Path) -> str:
     """A text file's content as written (no newline translation: a \\r inside a quoted CSV
     field stays a \\r; a leading byte-order mark is dropped), or a clear error naming it."""
-    _check_input(path)
+    check_input(path)
     try:
         return path.read_bytes().decode("utf-8-sig")
     except FileNotFoundError:
@@ -35,7 +35,7 @@ def read_inputs(path: Path) -> list[dict[str, Any]]:
     Every row is kept, in order; a row that cannot be read is an error naming its line, never
     a silent skip. JSONL ``text`` must be a string (a number or a list is a mistake, not text).
     """
-    _check_input(path)
+    check_input(path)
     suffix = path.suffix.lower()
     if suffix == ".jsonl":
         from stancelab.data.readers import json_lines
@@ -76,7 +76,7 @@ def read_inputs(path: Path) -> list[dict[str, Any]]:
     return [{"text": line} for line in re.split(r"\r\n|\r|\n", content) if line.strip()]
 
 
-def _check_input(path: Path) -> None:
+def check_input(path: Path) -> None:
     if not path.exists():
         raise StancelabError(f"{path}: no such file")
     if path.is_dir():

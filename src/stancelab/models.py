@@ -255,7 +255,7 @@ class Blend(ClassifierMixin, BaseEstimator):
         self.weights = weights
 
     def fit(self, X: Any, y: Any) -> Blend:
-        frame = _raw_frame(X)
+        frame = raw_frame(X)
         y = np.asarray(y, dtype=object)
         self.classes_ = np.array(sorted(set(y)), dtype=object)
         self.fitted_ = {}
@@ -272,7 +272,7 @@ class Blend(ClassifierMixin, BaseEstimator):
 
     def predict_proba(self, X: Any) -> np.ndarray:
         check_is_fitted(self, "fitted_")
-        frame = _raw_frame(X)
+        frame = raw_frame(X)
         weights = self.weights or {}
         total, out = 0.0, np.zeros((len(frame), len(self.classes_)))
         for name, pipe in self.fitted_.items():
@@ -285,7 +285,7 @@ class Blend(ClassifierMixin, BaseEstimator):
         return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
 
 
-def _raw_frame(X: Any) -> pd.DataFrame:
+def raw_frame(X: Any) -> pd.DataFrame:
     """The rows ``features=raw`` passes on (text[, target] strings) as a DataFrame."""
     if isinstance(X, pd.DataFrame):
         return X
